@@ -1,0 +1,26 @@
+#include "cli/commands.h"
+
+#include <vector>
+
+namespace wick::cli {
+
+namespace {
+std::vector<std::pair<CLI::App*, Runner>>& runners() {
+  static std::vector<std::pair<CLI::App*, Runner>> r;
+  return r;
+}
+}  // namespace
+
+void add_runner(CLI::App* sub, Runner run) { runners().emplace_back(sub, std::move(run)); }
+
+void register_all(CLI::App& app) {
+  // One line per subcommand file.
+  register_info(app);
+}
+
+void run_selected(CLI::App& app) {
+  for (auto& [sub, run] : runners())
+    if (sub->parsed()) return run();
+}
+
+}  // namespace wick::cli

@@ -1,0 +1,19 @@
+#pragma once
+// Subcommand registry: each command file defines a `register_<name>(CLI::App&)` that adds its
+// subcommand with a callback stored in the registry; main runs the selected one.
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace wick::cli {
+
+using Runner = std::function<void()>;
+/// Adds a subcommand's runner (called from each register_* function).
+void add_runner(CLI::App* sub, Runner run);
+/// Registers every subcommand (commands.cpp lists them).
+void register_all(CLI::App& app);
+/// Runs the subcommand that was parsed.
+void run_selected(CLI::App& app);
+
+void register_info(CLI::App& app);
+
+}  // namespace wick::cli

@@ -1,0 +1,184 @@
+#include "wick/core/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <unordered_map>
+
+#include "wick/core/graph.h"
+#include "wick/core/primitive.h"
+
+namespace wick {
+
+int64_t numel_of(const Shape& s) {
+  int64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
+Strides contiguous_strides(const Shape& s) {
+  Strides st(s.size());
+  int64_t acc = 1;
+  for (int i = int(s.size()) - 1; i >= 0; --i) {
+    st[i] = acc;
+    acc *= s[i];
+  }
+  return st;
+}
+
+std::string shape_str(const Shape& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+Tensor Tensor::make(Shape shape, DType dtype, Device device, std::shared_ptr<Primitive> prim,
+                    std::vector<Tensor> inputs) {
+  for (auto d : shape)
+    if (d < 0) fail<ShapeError>(prim->name(), "negative dimension in shape {}", shape_str(shape));
+  Tensor t;
+  t.node_ = std::make_shared<Node>();
+  t.node_->shape = std::move(shape);
+  t.node_->dtype = dtype;
+  t.node_->device = device;
+  t.node_->prim = std::move(prim);
+  t.node_->inputs = std::move(inputs);
+  if (eager()) detail::eval_eager(t);
+  return t;
+}
+
+Tensor Tensor::from_buffer(std::shared_ptr<Buffer> buffer, Shape shape, DType dtype,
+                           Strides strides, int64_t offset) {
+  Tensor t;
+  t.node_ = std::make_shared<Node>();
+  t.node_->device = buffer->device();
+  t.node_->strides = strides.empty() ? contiguous_strides(shape) : std::move(strides);
+  t.node_->shape = std::move(shape);
+  t.node_->dtype = dtype;
+  t.node_->buffer = std::move(buffer);
+  t.node_->offset = offset;
+  return t;
+}
+
+int64_t Tensor::shape(int axis) const {
+  int n = ndim();
+  int a = axis < 0 ? axis + n : axis;
+  if (a < 0 || a >= n) fail<ShapeError>("shape", "axis {} out of range for {}-d tensor", axis, n);
+  return node().shape[a];
+}
+
+const Tensor& Tensor::eval() const {
+  if (!is_evaluated()) wick::eval({*this});
+  return *this;
+}
+
+bool Tensor::is_contiguous() const {
+  const auto& n = node();
+  int64_t acc = 1;
+  for (int i = int(n.shape.size()) - 1; i >= 0; --i) {
+    if (n.shape[i] != 1 && n.strides[i] != acc) return false;
+    acc *= n.shape[i];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() const {
+  const auto& n = node();
+  if (!n.buffer) throw ValueError("[tensor] data() of a tensor that has not been evaluated");
+  return static_cast<char*>(n.buffer->data()) + n.offset * int64_t(size_of(n.dtype));
+}
+
+void Tensor::alloc_contiguous() const {
+  auto& n = node();
+  n.buffer = allocator_for(n.device).allocate(size_t(numel_of(n.shape)) * size_of(n.dtype));
+  n.strides = contiguous_strides(n.shape);
+  n.offset = 0;
+}
+
+void Tensor::set_view(const Tensor& base, Strides strides, int64_t offset) const {
+  auto& n = node();
+  n.buffer = base.node().buffer;
+  n.strides = std::move(strides);
+  n.offset = offset;
+}
+
+void Tensor::detach_graph() const {
+  auto& n = node();
+  n.prim.reset();
+  n.inputs.clear();
+}
+
+namespace {
+template <class T, class S>
+void gather_as(const Tensor& t, std::vector<T>& out) {
+  const S* base = static_cast<const S*>(t.buffer()->data()) + t.offset();
+  const auto& shape = t.shape();
+  const auto& st = t.strides();
+  int nd = int(shape.size());
+  std::vector<int64_t> idx(nd, 0);
+  int64_t n = t.numel();
+  out.resize(size_t(n));
+  int64_t off = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    out[size_t(i)] = static_cast<T>(Compute<S>::load(base[off]));
+    for (int d = nd - 1; d >= 0; --d) {
+      if (++idx[d] < shape[d]) {
+        off += st[d];
+        break;
+      }
+      off -= st[d] * (shape[d] - 1);
+      idx[d] = 0;
+    }
+  }
+}
+}  // namespace
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  eval();
+  if (device().type != DeviceType::cpu)
+    fail<NotImplemented>("to_vector", "tensor on {}: copy it to the CPU first",
+                         device_name(device()));
+  std::vector<T> out;
+  switch (dtype()) {
+    case DType::f32:
+      gather_as<T, float>(*this, out);
+      break;
+    case DType::f64:
+      gather_as<T, double>(*this, out);
+      break;
+    case DType::bf16:
+      gather_as<T, bf16>(*this, out);
+      break;
+    case DType::f16:
+      gather_as<T, f16>(*this, out);
+      break;
+    case DType::i32:
+      gather_as<T, int32_t>(*this, out);
+      break;
+    case DType::i64:
+      gather_as<T, int64_t>(*this, out);
+      break;
+    case DType::boolean:
+      gather_as<T, bool>(*this, out);
+      break;
+  }
+  return out;
+}
+
+template <class T>
+T Tensor::item() const {
+  if (numel() != 1)
+    fail<ShapeError>("item", "expected a one-element tensor, got shape {}", shape_str(shape()));
+  return to_vector<T>()[0];
+}
+
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<int32_t> Tensor::to_vector<int32_t>() const;
+template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
+template float Tensor::item<float>() const;
+template double Tensor::item<double>() const;
+template int32_t Tensor::item<int32_t>() const;
+template int64_t Tensor::item<int64_t>() const;
+
+}  // namespace wick
