@@ -31,6 +31,21 @@ std::string shape_str(const Shape& s) {
   return r + "]";
 }
 
+Node::~Node() {
+  if (inputs.empty()) return;
+  thread_local bool draining = false;
+  thread_local std::vector<Tensor> pending;
+  for (auto& t : inputs) pending.push_back(std::move(t));
+  inputs.clear();
+  if (draining) return;  // an outer ~Node is draining the list
+  draining = true;
+  while (!pending.empty()) {
+    Tensor t = std::move(pending.back());
+    pending.pop_back();
+  }  // each t destroyed here may push its own inputs
+  draining = false;
+}
+
 Tensor Tensor::make(Shape shape, DType dtype, Device device, std::shared_ptr<Primitive> prim,
                     std::vector<Tensor> inputs) {
   for (auto d : shape)

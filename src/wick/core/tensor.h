@@ -38,6 +38,12 @@ struct Node {
   // Pending state (kept after evaluation only while a gradient trace needs it).
   std::shared_ptr<Primitive> prim;
   std::vector<Tensor> inputs;
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  /// Releases the inputs iteratively, so dropping a long unevaluated chain cannot overflow the
+  /// stack.
+  ~Node();
 };
 
 class Tensor {

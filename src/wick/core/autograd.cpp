@@ -1,0 +1,118 @@
+// Reverse-mode autograd over the lazy graph: walk the graph from the outputs in reverse
+// topological order, asking each primitive for the vjp of the inputs that lead to a parameter.
+#include "wick/core/autograd.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "wick/core/graph.h"
+#include "wick/core/primitive.h"
+#include "wick/ops/creation.h"
+#include "wick/ops/elementwise.h"
+#include "wick/ops/views.h"
+
+namespace wick {
+
+namespace {
+
+class StopGradient final : public Primitive {
+ public:
+  const char* name() const override { return "stop_gradient"; }
+  bool non_differentiable() const override { return true; }
+  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
+    out.set_view(in[0], in[0].strides(), in[0].offset());
+  }
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor&,
+                          const std::vector<bool>&) override {
+    return {Tensor()};
+  }
+};
+
+}  // namespace
+
+Tensor stop_gradient(const Tensor& x) {
+  return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<StopGradient>(), {x});
+}
+
+std::vector<Tensor> vjp(const std::vector<Tensor>& outputs, const std::vector<Tensor>& cotangents,
+                        const std::vector<Tensor>& params) {
+  if (outputs.size() != cotangents.size())
+    fail<ValueError>("vjp", "{} outputs but {} cotangents", outputs.size(), cotangents.size());
+  std::unordered_set<Node*> param_ids;
+  for (const auto& p : params) param_ids.insert(p.id());
+  std::vector<Tensor> order = topo_sort(outputs, true);
+  // Forward pass: which nodes depend on a parameter.
+  std::unordered_set<Node*> needs;
+  for (const auto& t : order) {
+    if (t.primitive()->non_differentiable()) continue;
+    for (const auto& in : t.inputs())
+      if (param_ids.count(in.id()) || needs.count(in.id())) {
+        needs.insert(t.id());
+        break;
+      }
+  }
+  std::unordered_map<Node*, Tensor> grads;
+  auto accumulate = [&](const Tensor& node, const Tensor& g) {
+    if (g.shape() != node.shape())
+      fail<ShapeError>("vjp", "internal: gradient shape {} for a {} tensor", shape_str(g.shape()),
+                       shape_str(node.shape()));
+    auto it = grads.find(node.id());
+    if (it == grads.end()) {
+      grads.emplace(node.id(), g.dtype() == node.dtype() ? g : astype(g, node.dtype()));
+    } else {
+      it->second = it->second + (g.dtype() == node.dtype() ? g : astype(g, node.dtype()));
+    }
+  };
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (cotangents[i].shape() != outputs[i].shape())
+      fail<ShapeError>("vjp", "cotangent {} does not match output {}",
+                       shape_str(cotangents[i].shape()), shape_str(outputs[i].shape()));
+    if (param_ids.count(outputs[i].id()) || needs.count(outputs[i].id()))
+      accumulate(outputs[i], cotangents[i]);
+  }
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const Tensor& t = *it;
+    if (!needs.count(t.id())) continue;
+    auto git = grads.find(t.id());
+    if (git == grads.end()) continue;
+    Tensor g = git->second;
+    // A parameter that is itself an op output keeps its gradient; otherwise free it now.
+    if (!param_ids.count(t.id())) grads.erase(git);
+    const auto& ins = t.inputs();
+    std::vector<bool> wanted(ins.size());
+    bool any = false;
+    for (size_t k = 0; k < ins.size(); ++k) {
+      wanted[k] =
+          (param_ids.count(ins[k].id()) || needs.count(ins[k].id())) && is_floating(ins[k].dtype());
+      any |= wanted[k];
+    }
+    if (!any) continue;
+    std::vector<Tensor> gi = t.primitive()->vjp(ins, t, g, wanted);
+    for (size_t k = 0; k < ins.size(); ++k)
+      if (wanted[k] && k < gi.size() && gi[k].valid()) accumulate(ins[k], gi[k]);
+  }
+  std::vector<Tensor> result;
+  result.reserve(params.size());
+  for (const auto& p : params) {
+    auto it = grads.find(p.id());
+    result.push_back(it != grads.end() ? it->second : zeros_like(p));
+  }
+  return result;
+}
+
+std::pair<Tensor, std::vector<Tensor>> value_and_grad(
+    const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+    const std::vector<Tensor>& params) {
+  Tensor value;
+  {
+    RetainGraph keep;  // eager ops must keep their inputs for the backward walk
+    value = fn(params);
+  }
+  if (value.numel() != 1)
+    fail<ShapeError>("value_and_grad", "function must return one element, got shape {}",
+                     shape_str(value.shape()));
+  auto grads = vjp({value}, {ones_like(value)}, params);
+  return {value, std::move(grads)};
+}
+
+}  // namespace wick

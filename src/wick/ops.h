@@ -1,0 +1,16 @@
+#pragma once
+// The public op API: include this to get every op family.
+#include "wick/core/autograd.h"
+#include "wick/core/tensor.h"
+#include "wick/ops/attention.h"
+#include "wick/ops/creation.h"
+#include "wick/ops/elementwise.h"
+#include "wick/ops/indexing.h"
+#include "wick/ops/loss.h"
+#include "wick/ops/matmul.h"
+#include "wick/ops/norm.h"
+#include "wick/ops/random.h"
+#include "wick/ops/reduce.h"
+#include "wick/ops/rope.h"
+#include "wick/ops/softmax.h"
+#include "wick/ops/views.h"

@@ -1,0 +1,20 @@
+#pragma once
+// Attention as a composition of matmul, softmax and masks.
+#include <optional>
+
+#include "wick/core/tensor.h"
+
+namespace wick {
+
+enum class Causal : uint8_t { no, yes };
+
+/// softmax(q k^T * scale + mask) v.
+/// q [B, H, T, Dh], k and v [B, Hkv, S, Dh] with H % Hkv == 0 (GQA: each kv head serves H/Hkv
+/// query heads); mask additive, broadcastable to [B, H, T, S]; causal aligns the last query with
+/// the last key (offset S - T). scale defaults to 1/sqrt(Dh). Returns [B, H, T, Dh].
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const std::optional<Tensor>& mask = std::nullopt,
+                                    Causal causal = Causal::no,
+                                    std::optional<double> scale = std::nullopt);
+
+}  // namespace wick

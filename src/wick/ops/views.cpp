@@ -1,0 +1,285 @@
+// View ops: reshape, permute, slice, broadcast_to (views), and contiguous/astype (copies).
+#include "wick/ops/views.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "wick/backend/cpu/copy.h"
+#include "wick/core/primitive.h"
+#include "wick/ops/creation.h"
+#include "wick/ops/reduce.h"
+
+namespace wick {
+
+int normalize_axis(int axis, int ndim, const char* op) {
+  int a = axis < 0 ? axis + ndim : axis;
+  if (a < 0 || a >= ndim)
+    fail<ShapeError>(op, "axis {} out of range for a {}-d tensor", axis, ndim);
+  return a;
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (da != db && da != 1 && db != 1)
+      fail<ShapeError>(op, "shapes {} and {} do not broadcast", shape_str(a), shape_str(b));
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+namespace {
+
+class Reshape final : public Primitive {
+ public:
+  const char* name() const override { return "reshape"; }
+  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
+    if (in[0].is_contiguous()) {
+      out.set_view(in[0], contiguous_strides(out.shape()), in[0].offset());
+    } else {
+      cpu::copy_cast(in[0], out);
+    }
+  }
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
+                          const std::vector<bool>&) override {
+    return {reshape(g, in[0].shape())};
+  }
+};
+
+class Permute final : public Primitive {
+ public:
+  explicit Permute(std::vector<int> axes) : axes_(std::move(axes)) {}
+  const char* name() const override { return "permute"; }
+  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
+    Strides st(axes_.size());
+    for (size_t i = 0; i < axes_.size(); ++i) st[i] = in[0].strides()[size_t(axes_[i])];
+    out.set_view(in[0], st, in[0].offset());
+  }
+  std::vector<Tensor> vjp(const std::vector<Tensor>&, const Tensor&, const Tensor& g,
+                          const std::vector<bool>&) override {
+    std::vector<int> inv(axes_.size());
+    for (size_t i = 0; i < axes_.size(); ++i) inv[size_t(axes_[i])] = int(i);
+    return {permute(g, inv)};
+  }
+
+ private:
+  const std::vector<int> axes_;
+};
+
+class Slice final : public Primitive {
+ public:
+  Slice(int axis, int64_t start, int64_t step) : axis_(axis), start_(start), step_(step) {}
+  const char* name() const override { return "slice"; }
+  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
+    Strides st = in[0].strides();
+    int64_t off = in[0].offset() + start_ * st[size_t(axis_)];
+    st[size_t(axis_)] *= step_;
+    out.set_view(in[0], st, off);
+  }
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
+                          const std::vector<bool>&) override;
+
+ private:
+  friend class SliceScatter;
+  const int axis_;
+  const int64_t start_, step_;
+};
+
+// Zeros of the sliced input's shape with the cotangent written at the slice positions.
+class SliceScatter final : public Primitive {
+ public:
+  SliceScatter(int axis, int64_t start, int64_t step) : axis_(axis), start_(start), step_(step) {}
+  const char* name() const override { return "slice_scatter"; }
+  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
+    Tensor z = zeros(out.shape(), out.dtype());
+    out.set_view(z, z.strides(), 0);
+    Strides st = out.strides();
+    int64_t off = start_ * st[size_t(axis_)];
+    st[size_t(axis_)] *= step_;
+    cpu::copy_into(in[0], out, st, off);
+  }
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor& out, const Tensor& g,
+                          const std::vector<bool>&) override {
+    int64_t n = in[0].shape()[size_t(axis_)];
+    return {slice(g, axis_, start_, start_ + (n - 1) * step_ + 1, step_)};
+  }
+
+ private:
+  const int axis_;
+  const int64_t start_, step_;
+};
+
+std::vector<Tensor> Slice::vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
+                               const std::vector<bool>&) {
+  auto p = std::make_shared<SliceScatter>(axis_, start_, step_);
+  return {Tensor::make(in[0].shape(), g.dtype(), g.device(), p, {g})};
+}
+
+class BroadcastTo final : public Primitive {
+ public:
+  const char* name() const override { return "broadcast_to"; }
+  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
+    const auto& x = in[0];
+    size_t n = out.shape().size(), lead = n - x.shape().size();
+    Strides st(n, 0);
+    for (size_t i = 0; i < x.shape().size(); ++i)
+      st[lead + i] = x.shape()[i] == 1 ? 0 : x.strides()[i];
+    out.set_view(x, st, x.offset());
+  }
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
+                          const std::vector<bool>&) override {
+    return {sum_to_shape(g, in[0].shape())};
+  }
+};
+
+class Copy final : public Primitive {
+ public:
+  const char* name() const override { return "contiguous"; }
+  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
+    cpu::copy_cast(in[0], out);
+  }
+  std::vector<Tensor> vjp(const std::vector<Tensor>&, const Tensor&, const Tensor& g,
+                          const std::vector<bool>&) override {
+    return {g};
+  }
+};
+
+class AsType final : public Primitive {
+ public:
+  const char* name() const override { return "astype"; }
+  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
+    cpu::copy_cast(in[0], out);
+  }
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
+                          const std::vector<bool>&) override {
+    return {astype(g, in[0].dtype())};
+  }
+};
+
+}  // namespace
+
+Tensor reshape(const Tensor& x, Shape shape) {
+  int infer = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      if (infer >= 0) fail<ShapeError>("reshape", "more than one -1 in {}", shape_str(shape));
+      infer = int(i);
+    } else if (shape[i] < 0) {
+      fail<ShapeError>("reshape", "negative size in {}", shape_str(shape));
+    } else {
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || x.numel() % known != 0)
+      fail<ShapeError>("reshape", "cannot infer -1 in {} for {} elements", shape_str(shape),
+                       x.numel());
+    shape[size_t(infer)] = x.numel() / known;
+  }
+  if (numel_of(shape) != x.numel())
+    fail<ShapeError>("reshape", "cannot reshape {} to {}; expected {} elements, got {}",
+                     shape_str(x.shape()), shape_str(shape), x.numel(), numel_of(shape));
+  if (shape == x.shape()) return x;
+  return Tensor::make(std::move(shape), x.dtype(), x.device(), std::make_shared<Reshape>(), {x});
+}
+
+Tensor flatten(const Tensor& x, int start, int end) {
+  if (x.ndim() == 0) return reshape(x, {1});
+  int s = normalize_axis(start, x.ndim(), "flatten"), e = normalize_axis(end, x.ndim(), "flatten");
+  if (s > e) fail<ShapeError>("flatten", "start axis {} after end axis {}", start, end);
+  Shape sh(x.shape().begin(), x.shape().begin() + s);
+  int64_t m = 1;
+  for (int i = s; i <= e; ++i) m *= x.shape()[size_t(i)];
+  sh.push_back(m);
+  sh.insert(sh.end(), x.shape().begin() + e + 1, x.shape().end());
+  return reshape(x, sh);
+}
+
+Tensor permute(const Tensor& x, std::vector<int> axes) {
+  int n = x.ndim();
+  if (int(axes.size()) != n)
+    fail<ShapeError>("permute", "expected {} axes, got {}", n, axes.size());
+  std::vector<bool> seen(static_cast<size_t>(n), false);
+  for (auto& a : axes) {
+    a = normalize_axis(a, n, "permute");
+    if (seen[size_t(a)]) fail<ShapeError>("permute", "axis {} repeated", a);
+    seen[size_t(a)] = true;
+  }
+  bool identity = true;
+  for (int i = 0; i < n; ++i) identity &= axes[size_t(i)] == i;
+  if (identity) return x;
+  Shape sh(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) sh[size_t(i)] = x.shape()[size_t(axes[size_t(i)])];
+  return Tensor::make(sh, x.dtype(), x.device(), std::make_shared<Permute>(std::move(axes)), {x});
+}
+
+Tensor transpose(const Tensor& x, int a, int b) {
+  std::vector<int> axes(static_cast<size_t>(x.ndim()));
+  std::iota(axes.begin(), axes.end(), 0);
+  std::swap(axes[size_t(normalize_axis(a, x.ndim(), "transpose"))],
+            axes[size_t(normalize_axis(b, x.ndim(), "transpose"))]);
+  return permute(x, axes);
+}
+
+Tensor mT(const Tensor& x) {
+  if (x.ndim() < 2) fail<ShapeError>("mT", "expected at least 2 axes, got {}", x.ndim());
+  return transpose(x, -2, -1);
+}
+
+Tensor slice(const Tensor& x, int axis, int64_t start, int64_t stop, int64_t step) {
+  int a = normalize_axis(axis, x.ndim(), "slice");
+  if (step <= 0) fail<ValueError>("slice", "step must be positive, got {}", step);
+  int64_t n = x.shape()[size_t(a)];
+  if (start < 0) start += n;
+  if (stop < 0) stop += n;
+  start = std::clamp<int64_t>(start, 0, n);
+  stop = std::clamp<int64_t>(stop, 0, n);
+  int64_t len = stop > start ? (stop - start + step - 1) / step : 0;
+  if (start == 0 && len == n && step == 1) return x;
+  Shape sh = x.shape();
+  sh[size_t(a)] = len;
+  return Tensor::make(sh, x.dtype(), x.device(), std::make_shared<Slice>(a, start, step), {x});
+}
+
+Tensor broadcast_to(const Tensor& x, const Shape& shape) {
+  if (shape.size() < x.shape().size())
+    fail<ShapeError>("broadcast_to", "cannot broadcast {} to fewer axes {}", shape_str(x.shape()),
+                     shape_str(shape));
+  if (broadcast_shapes(x.shape(), shape, "broadcast_to") != shape)
+    fail<ShapeError>("broadcast_to", "cannot broadcast {} to {}", shape_str(x.shape()),
+                     shape_str(shape));
+  if (shape == x.shape()) return x;
+  return Tensor::make(shape, x.dtype(), x.device(), std::make_shared<BroadcastTo>(), {x});
+}
+
+Tensor squeeze(const Tensor& x, int axis) {
+  int a = normalize_axis(axis, x.ndim(), "squeeze");
+  if (x.shape()[size_t(a)] != 1)
+    fail<ShapeError>("squeeze", "axis {} has size {}; expected 1", axis, x.shape()[size_t(a)]);
+  Shape sh = x.shape();
+  sh.erase(sh.begin() + a);
+  return reshape(x, sh);
+}
+
+Tensor unsqueeze(const Tensor& x, int axis) {
+  int a = normalize_axis(axis, x.ndim() + 1, "unsqueeze");
+  Shape sh = x.shape();
+  sh.insert(sh.begin() + a, 1);
+  return reshape(x, sh);
+}
+
+Tensor contiguous(const Tensor& x) {
+  if (x.is_evaluated() && x.is_contiguous()) return x;
+  return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<Copy>(), {x});
+}
+
+Tensor astype(const Tensor& x, DType dtype) {
+  if (x.dtype() == dtype) return x;
+  return Tensor::make(x.shape(), dtype, x.device(), std::make_shared<AsType>(), {x});
+}
+
+}  // namespace wick
