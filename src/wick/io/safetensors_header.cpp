@@ -58,8 +58,11 @@ bool get_u64(const nlohmann::json& j, uint64_t& out) {
 }
 
 nlohmann::json parse_json(const char* begin, const char* end, const std::string& file) {
+  // nlohmann keeps the last of duplicate keys; the callback sees every key and records the first
+  // repeat, with the root-level key (the tensor) it belongs to.
   std::vector<std::set<std::string>> keys;
-  std::string duplicate;
+  std::string root_key, dup_owner, dup_key;
+  bool dup = false;
   auto cb = [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
     using E = nlohmann::json::parse_event_t;
     switch (ev) {
@@ -70,11 +73,16 @@ nlohmann::json parse_json(const char* begin, const char* end, const std::string&
       case E::array_start:
         if (depth >= kMaxJsonDepth) throw TooDeep{};
         break;
-      case E::key:
-        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
-            duplicate.empty())
-          duplicate = parsed.get<std::string>();
+      case E::key: {
+        const auto& k = parsed.get_ref<const std::string&>();
+        if (keys.size() == 1) root_key = k;
+        if (!keys.empty() && !keys.back().insert(k).second && !dup) {
+          dup = true;
+          dup_owner = root_key;
+          dup_key = keys.size() == 1 ? "" : k;
+        }
         break;
+      }
       case E::object_end:
         if (!keys.empty()) keys.pop_back();
         break;
@@ -91,7 +99,10 @@ nlohmann::json parse_json(const char* begin, const char* end, const std::string&
   } catch (const nlohmann::json::exception& e) {
     bad(file, fmt::format("header is not valid JSON: {}", e.what()));
   }
-  if (!duplicate.empty()) bad_tensor(file, duplicate, "key appears more than once in the header");
+  if (dup) {
+    if (dup_key.empty()) bad_tensor(file, dup_owner, "appears more than once in the header");
+    bad_tensor(file, dup_owner, fmt::format("key '{}' appears more than once", dup_key));
+  }
   return j;
 }
 
@@ -219,6 +230,10 @@ SafeTensorsHeader parse_header(const uint8_t* bytes, size_t size, const std::str
                           size));
   if (n == 0 || bytes[8] != '{') bad(file, "header does not start with '{'");
   const char* text = reinterpret_cast<const char*>(bytes + 8);
+  // nlohmann's lexer stops at a NUL as if the input ended there; valid JSON never holds a raw NUL.
+  if (const void* nul = std::memchr(text, 0, n))
+    bad(file, fmt::format("header has a NUL byte at offset {}",
+                          static_cast<const char*>(nul) - text + 8));
   nlohmann::json j = parse_json(text, text + n, file);
   if (!j.is_object()) bad(file, fmt::format("header must be a JSON object, got {}", json_type(j)));
 
