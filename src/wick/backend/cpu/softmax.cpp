@@ -25,8 +25,8 @@ void row_apply(SoftmaxKind kind, const C* src, C* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] *= inv;
   } else {
     C s = row_exp_sum<C>(src, n, m, nullptr);
-    C shift = m + std::log(s);
-    for (int64_t i = 0; i < n; ++i) dst[i] = src[i] - shift;
+    C ls = std::log(s);  // (x - m) - log(s): m + log(s) would round away log(s) for large m
+    for (int64_t i = 0; i < n; ++i) dst[i] = (src[i] - m) - ls;
   }
 }
 
