@@ -1,8 +1,12 @@
 // RoPE: one task per group of (b, t) rows. For each row the angles f_i = float(pos) * inv_freq[i]
 // are computed in f32 (as transformers does), cos/sin rounded to x's dtype, then applied to every
 // head. Each product and the sum are rounded to x's dtype, so bf16/f16 results equal the
-// transformers composition x*cos + rotate_half(x)*sin bit for bit (f64 x keeps f64 cos/sin of the
-// f32 angle). Pairs are (i, i + Dh/2) for rotate_half and (2i, 2i + 1) for interleaved.
+// transformers composition x*cos + rotate_half(x)*sin bit for bit (f64 x too gets f32 cos/sin,
+// as in transformers). Pairs are (i, i + Dh/2) for rotate_half and (2i, 2i + 1) for interleaved.
+// No fused multiply-add: each product is rounded as in the composition (GCC contracts by default
+// in C++ mode).
+#pragma GCC optimize("fp-contract=off")
+
 #include "wick/backend/cpu/rope.h"
 
 #include <cmath>
@@ -47,13 +51,8 @@ void rope_typed(const Tensor& x, const Tensor& inv_freq, const Tensor* positions
                    }
                    for (int64_t i = 0; i < half; ++i) {
                      float f = float(pos) * fp[i * fs];
-                     if constexpr (std::is_same_v<C, double>) {
-                       cs[size_t(i)] = std::cos(double(f));
-                       sn[size_t(i)] = sign * std::sin(double(f));
-                     } else {
-                       cs[size_t(i)] = r(std::cos(f));
-                       sn[size_t(i)] = sign * r(std::sin(f));
-                     }
+                     cs[size_t(i)] = r(C(std::cos(f)));
+                     sn[size_t(i)] = sign * r(C(std::sin(f)));
                    }
                    for (int64_t h = 0; h < H; ++h) {
                      const T* xr = xp + b * xs[0] + h * xs[1] + t * xs[2];
