@@ -139,8 +139,11 @@ TEST(CrossEntropy, BadInputsNameTheOp) {
   Tensor bad = from_vector<int64_t>({0, 4, 1}, {3});
   EXPECT_THROW(cross_entropy(x, bad).eval(), ValueError);
   expect_msg([&] { cross_entropy(x, bad).eval(); }, "[cross_entropy]");
-  expect_msg([&] { cross_entropy(x, from_vector<int64_t>({0, -1, 1}, {3})).eval(); },
-             "[cross_entropy]");
+  expect_msg(
+      [&] {
+        cross_entropy(x, from_vector<int64_t>({0, -1, 1}, {3})).eval();
+      },
+      "[cross_entropy]");
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ std::vector<double> ref_rms(const std::vector<double>& x, int64_t D, const std::
   std::vector<double> y(x.size());
   for (size_t r = 0; r * size_t(D) < x.size(); ++r) {
     double ss = 0;
-    for (int64_t i = 0; i < D; ++i) ss += x[r * size_t(D) + size_t(i)] * x[r * size_t(D) + size_t(i)];
+    for (int64_t i = 0; i < D; ++i)
+      ss += x[r * size_t(D) + size_t(i)] * x[r * size_t(D) + size_t(i)];
     double inv = 1 / std::sqrt(ss / double(D) + eps);
     for (int64_t i = 0; i < D; ++i) {
       size_t k = r * size_t(D) + size_t(i);
@@ -100,7 +101,8 @@ TEST(RmsNorm, NonContiguousInputsAndNaNRows) {
   Tensor wb = testing::randn({18}, 9, DType::f32);
   wb.eval();
   Tensor w = slice(wb, 0, 0, 18, 2);  // [9] strided
-  auto ref = ref_rms(contiguous(xt).to_vector<double>(), 9, contiguous(w).to_vector<double>(), 1e-6);
+  auto ref =
+      ref_rms(contiguous(xt).to_vector<double>(), 9, contiguous(w).to_vector<double>(), 1e-6);
   EXPECT_TRUE(allclose(rms_norm(xt, w, 1e-6), ref, 1e-6, 1e-5));
   // A NaN or Inf poisons its row only.
   std::vector<double> v = {1, 2, NAN, 4, 1, 2, 3, 4, INFINITY, 0, 1, 2};
@@ -124,8 +126,9 @@ TEST(LayerNorm, MatchesLoopReferenceAllDtypes) {
         std::optional<Tensor> ow, ob;
         if (variant < 2) ow = w;
         if (variant == 0) ob = b;
-        auto ref = ref_layer(x.to_vector<double>(), D, ow ? w.to_vector<double>() : std::vector<double>{},
-                             ob ? b.to_vector<double>() : std::vector<double>{}, 1e-5);
+        auto ref =
+            ref_layer(x.to_vector<double>(), D, ow ? w.to_vector<double>() : std::vector<double>{},
+                      ob ? b.to_vector<double>() : std::vector<double>{}, 1e-5);
         auto tol = testing::default_tol(dt);
         // f32: two-pass variance in f32 over 4097 elements; measured error ~3e-6 abs.
         double atol = dt == DType::f32 ? 1e-5 : tol.atol;

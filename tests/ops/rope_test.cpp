@@ -51,21 +51,24 @@ TEST(Rope, MatchesLoopReferenceAllDtypesLayoutsAndPositions) {
         // f32: cos/sin of angles up to ~4000 rad in f32 vs the same in f64: ~3e-7 abs.
         double atol = dt == DType::f32 ? 2e-6 : tol.atol;
         const int64_t offset = 4000;
-        EXPECT_TRUE(allclose(rope(x, inv, offset, layout),
-                             ref_rope(xv, s, iv, layout, [&](int64_t, int64_t t) { return offset + t; }),
-                             atol, tol.rtol))
+        EXPECT_TRUE(
+            allclose(rope(x, inv, offset, layout),
+                     ref_rope(xv, s, iv, layout, [&](int64_t, int64_t t) { return offset + t; }),
+                     atol, tol.rtol))
             << dtype_name(dt) << shape_str(s) << int(layout);
         std::vector<int64_t> p1(static_cast<size_t>(s[2])), p2(static_cast<size_t>(s[0] * s[2]));
         for (size_t i = 0; i < p1.size(); ++i) p1[i] = int64_t(3 * i + 1);
         for (size_t i = 0; i < p2.size(); ++i) p2[i] = int64_t(i % 7) - 2;  // negative too
-        EXPECT_TRUE(allclose(rope_positions(x, inv, from_vector(p1, {s[2]}), layout),
-                             ref_rope(xv, s, iv, layout, [&](int64_t, int64_t t) { return p1[size_t(t)]; }),
-                             atol, tol.rtol));
+        EXPECT_TRUE(
+            allclose(rope_positions(x, inv, from_vector(p1, {s[2]}), layout),
+                     ref_rope(xv, s, iv, layout, [&](int64_t, int64_t t) { return p1[size_t(t)]; }),
+                     atol, tol.rtol));
         Tensor pb = astype(from_vector(p2, {s[0], s[2]}), DType::i32);
-        EXPECT_TRUE(allclose(
-            rope_positions(x, inv, pb, layout),
-            ref_rope(xv, s, iv, layout, [&](int64_t b, int64_t t) { return p2[size_t(b * s[2] + t)]; }),
-            atol, tol.rtol));
+        EXPECT_TRUE(
+            allclose(rope_positions(x, inv, pb, layout),
+                     ref_rope(xv, s, iv, layout,
+                              [&](int64_t b, int64_t t) { return p2[size_t(b * s[2] + t)]; }),
+                     atol, tol.rtol));
       }
 }
 
@@ -77,10 +80,10 @@ TEST(Rope, FusedEqualsTransformersCompositionBitForBit) {
       Tensor pos = astype(arange(100, 109), DType::i64);
       EXPECT_TRUE(allclose(rope(x, inv, 100, layout), rope_reference(x, inv, pos, layout), 0, 0))
           << dtype_name(dt) << int(layout);
-      Tensor pb = from_vector<int64_t>({0, 0, 0, 1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15, 16, 17},
-                                       {2, 9});
-      EXPECT_TRUE(allclose(rope_positions(x, inv, pb, layout), rope_reference(x, inv, pb, layout), 0,
-                           0));
+      Tensor pb = from_vector<int64_t>(
+          {0, 0, 0, 1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15, 16, 17}, {2, 9});
+      EXPECT_TRUE(
+          allclose(rope_positions(x, inv, pb, layout), rope_reference(x, inv, pb, layout), 0, 0));
     }
 }
 
@@ -91,11 +94,11 @@ TEST(Rope, NonContiguousInputAndNaN) {
   Tensor x = transpose(base, 1, 2);
   Tensor inv = rope_inv_freq(8, 10000.0);
   for (RopeLayout layout : kLayouts)
-    EXPECT_TRUE(allclose(rope(x, inv, 2, layout),
-                         ref_rope(contiguous(x).to_vector<double>(), {2, 3, 6, 8},
-                                  inv.to_vector<float>(), layout,
-                                  [](int64_t, int64_t t) { return t + 2; }),
-                         2e-6, 1e-5));
+    EXPECT_TRUE(
+        allclose(rope(x, inv, 2, layout),
+                 ref_rope(contiguous(x).to_vector<double>(), {2, 3, 6, 8}, inv.to_vector<float>(),
+                          layout, [](int64_t, int64_t t) { return t + 2; }),
+                 2e-6, 1e-5));
   // A NaN reaches only its rotation pair.
   std::vector<double> v(8, 1.0);
   v[1] = NAN;

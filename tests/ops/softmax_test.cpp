@@ -43,14 +43,15 @@ struct Case {
 const DType kFloats[] = {DType::f32, DType::f64, DType::bf16, DType::f16};
 
 TEST(Softmax, MatchesLoopReferenceAllDtypesAndAxes) {
-  const Case cases[] = {{{1}, 0},        {{3, 5}, -1},      {{127, 3}, 0},
-                        {{2, 4097}, -1}, {{4, 3, 5}, 1},    {{3, 1, 7}, 1}};
+  const Case cases[] = {{{1}, 0},        {{3, 5}, -1},   {{127, 3}, 0},
+                        {{2, 4097}, -1}, {{4, 3, 5}, 1}, {{3, 1, 7}, 1}};
   int seed = 0;
   for (DType dt : kFloats)
     for (const auto& c : cases)
       for (bool log : {false, true}) {
         Tensor x = astype(testing::randn(c.shape, ++seed) * 3.0, dt);
-        auto ref = ref_softmax(x.to_vector<double>(), c.shape, c.axis < 0 ? int(c.shape.size()) + c.axis : c.axis, log);
+        auto ref = ref_softmax(x.to_vector<double>(), c.shape,
+                               c.axis < 0 ? int(c.shape.size()) + c.axis : c.axis, log);
         auto tol = testing::default_tol(dt);
         Tensor y = log ? log_softmax(x, c.axis) : softmax(x, c.axis);
         EXPECT_EQ(y.dtype(), dt);
@@ -66,25 +67,24 @@ TEST(Softmax, NonContiguousAndBroadcastInputs) {
     // Transposed: rows of the softmax axis are strided.
     Tensor xt = transpose(base, 0, 1);  // [9, 6]
     Tensor yt = log ? log_softmax(xt, -1) : softmax(xt, -1);
-    EXPECT_TRUE(allclose(yt, ref_softmax(contiguous(xt).to_vector<double>(), {9, 6}, 1, log), 1e-6,
-                         1e-5));
+    EXPECT_TRUE(
+        allclose(yt, ref_softmax(contiguous(xt).to_vector<double>(), {9, 6}, 1, log), 1e-6, 1e-5));
     // Strided slice along the axis, and a broadcast (stride-0) input.
     Tensor xs = slice(base, 1, 1, 9, 2);  // [6, 4]
     Tensor ys = log ? log_softmax(xs, 1) : softmax(xs, 1);
-    EXPECT_TRUE(allclose(ys, ref_softmax(contiguous(xs).to_vector<double>(), {6, 4}, 1, log), 1e-6,
-                         1e-5));
+    EXPECT_TRUE(
+        allclose(ys, ref_softmax(contiguous(xs).to_vector<double>(), {6, 4}, 1, log), 1e-6, 1e-5));
     Tensor xb = broadcast_to(slice(base, 0, 0, 1), {5, 9});
     Tensor yb = log ? log_softmax(xb, 0) : softmax(xb, 0);
-    EXPECT_TRUE(allclose(yb, ref_softmax(contiguous(xb).to_vector<double>(), {5, 9}, 0, log), 1e-6,
-                         1e-5));
+    EXPECT_TRUE(
+        allclose(yb, ref_softmax(contiguous(xb).to_vector<double>(), {5, 9}, 0, log), 1e-6, 1e-5));
   }
 }
 
 TEST(Softmax, LargeMagnitudesNaNAndInfRows) {
   const double inf = INFINITY, nan = NAN;
   // rows: huge values (stable), one -inf entry, a NaN, all -inf (NaN like PyTorch), +inf.
-  std::vector<double> v = {1000, 999, -1000, 5,    -inf, 1,    0, nan, 2,
-                           -inf, -inf, -inf, inf,  1,    2};
+  std::vector<double> v = {1000, 999, -1000, 5, -inf, 1, 0, nan, 2, -inf, -inf, -inf, inf, 1, 2};
   for (DType dt : kFloats) {
     Tensor x = astype(from_vector(v, {5, 3}), dt);
     for (bool log : {false, true}) {
@@ -129,9 +129,7 @@ TEST(Softmax, GradientsByFiniteDifferences) {
   }
   // Second order: the vjp is built from public ops.
   EXPECT_GRAD(
-      [](const std::vector<Tensor>& in) {
-        return vjp({softmax(in[0], -1)}, {in[1]}, {in[0]})[0];
-      },
+      [](const std::vector<Tensor>& in) { return vjp({softmax(in[0], -1)}, {in[1]}, {in[0]})[0]; },
       (std::vector<Tensor>{x, testing::randn({4, 5}, 12)}));
 }
 

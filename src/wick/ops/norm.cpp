@@ -74,8 +74,8 @@ class LayerNorm final : public Primitive {
     Tensor gh = has_weight_ ? gf * astype(in[1], c) : gf;
     std::vector<Tensor> grads(in.size());
     if (wanted[0])  // r * (gh - mean(gh) - xhat * mean(gh * xhat))
-      grads[0] = astype(
-          r * (gh - mean(gh, {-1}, true) - xhat * mean(gh * xhat, {-1}, true)), x.dtype());
+      grads[0] =
+          astype(r * (gh - mean(gh, {-1}, true) - xhat * mean(gh * xhat, {-1}, true)), x.dtype());
     if (has_weight_ && wanted[1])
       grads[1] = astype(sum_to_shape(gf * xhat, in[1].shape()), in[1].dtype());
     size_t bi = has_weight_ ? 2 : 1;

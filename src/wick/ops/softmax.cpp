@@ -52,9 +52,7 @@ void check_reference(const Tensor& x, int axis, const char* op) {
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int axis) {
-  return softmax_op(cpu::SoftmaxKind::softmax, x, axis);
-}
+Tensor softmax(const Tensor& x, int axis) { return softmax_op(cpu::SoftmaxKind::softmax, x, axis); }
 
 Tensor log_softmax(const Tensor& x, int axis) {
   return softmax_op(cpu::SoftmaxKind::log_softmax, x, axis);

@@ -61,25 +61,26 @@ void row_lse(const T* x, int64_t n, int64_t cs, C* buf, C& m, C& s) {
 }
 
 template <class T>
-void forward_typed(const Tensor& logits, const Tensor& targets, int64_t ignore,
-                   Reduction reduction, const Tensor& out) {
+void forward_typed(const Tensor& logits, const Tensor& targets, int64_t ignore, Reduction reduction,
+                   const Tensor& out) {
   using L = Compute<T>;
   using C = typename L::type;
   const int64_t N = logits.shape()[0], V = logits.shape()[1];
   const int64_t rs = logits.strides()[0], cs = logits.strides()[1];
   const T* xp = logits.data<T>();
   std::vector<double> loss(size_t(N), 0.0);
-  parallel_for(N, std::max<int64_t>(1, kGrain / std::max<int64_t>(V, 1)), [&](int64_t b, int64_t e) {
-    std::vector<C> buf(size_t(std::min(kChunk, V)) + 1);
-    for (int64_t i = b; i < e; ++i) {
-      int64_t t = target_at(targets, i);
-      if (t == ignore) continue;
-      C m, s;
-      row_lse<T, C>(xp + i * rs, V, cs, buf.data(), m, s);
-      C picked = L::load(xp[i * rs + t * cs]);
-      loss[size_t(i)] = double(m + std::log(s) - picked);
-    }
-  });
+  parallel_for(N, std::max<int64_t>(1, kGrain / std::max<int64_t>(V, 1)),
+               [&](int64_t b, int64_t e) {
+                 std::vector<C> buf(size_t(std::min(kChunk, V)) + 1);
+                 for (int64_t i = b; i < e; ++i) {
+                   int64_t t = target_at(targets, i);
+                   if (t == ignore) continue;
+                   C m, s;
+                   row_lse<T, C>(xp + i * rs, V, cs, buf.data(), m, s);
+                   C picked = L::load(xp[i * rs + t * cs]);
+                   loss[size_t(i)] = double(m + std::log(s) - picked);
+                 }
+               });
   T* op = out.data<T>();
   if (reduction == Reduction::none) {
     for (int64_t i = 0; i < N; ++i) op[i] = L::store(C(loss[size_t(i)]));
@@ -109,29 +110,31 @@ void backward_typed(const Tensor& logits, const Tensor& targets, const Tensor& g
   const int64_t gs = g.ndim() ? g.strides()[0] : 0;
   T* op = out.data<T>();
   const C scale = reduction == Reduction::mean ? C(1) / C(std::max<int64_t>(count, 1)) : C(1);
-  parallel_for(N, std::max<int64_t>(1, kGrain / std::max<int64_t>(V, 1)), [&](int64_t b, int64_t e) {
-    std::vector<C> buf(size_t(std::min(kChunk, V)) + 1);
-    for (int64_t i = b; i < e; ++i) {
-      T* orow = op + i * V;
-      int64_t t = target_at(targets, i);
-      if (t == ignore) {
-        for (int64_t j = 0; j < V; ++j) orow[j] = L::store(C(0));
-        continue;
-      }
-      C m, s;
-      const T* xr = xp + i * rs;
-      row_lse<T, C>(xr, V, cs, buf.data(), m, s);
-      const C w = C(L::load(gp[reduction == Reduction::none ? i * gs : 0])) * scale;
-      const C winv = w / s;
-      if (cs == 1) {
-        for (int64_t j = 0; j < V; ++j) orow[j] = L::store(exp_c<C>(C(L::load(xr[j])) - m) * winv);
-      } else {
-        for (int64_t j = 0; j < V; ++j)
-          orow[j] = L::store(exp_c<C>(C(L::load(xr[j * cs])) - m) * winv);
-      }
-      orow[t] = L::store(exp_c<C>(C(L::load(xr[t * cs])) - m) * winv - w);
-    }
-  });
+  parallel_for(N, std::max<int64_t>(1, kGrain / std::max<int64_t>(V, 1)),
+               [&](int64_t b, int64_t e) {
+                 std::vector<C> buf(size_t(std::min(kChunk, V)) + 1);
+                 for (int64_t i = b; i < e; ++i) {
+                   T* orow = op + i * V;
+                   int64_t t = target_at(targets, i);
+                   if (t == ignore) {
+                     for (int64_t j = 0; j < V; ++j) orow[j] = L::store(C(0));
+                     continue;
+                   }
+                   C m, s;
+                   const T* xr = xp + i * rs;
+                   row_lse<T, C>(xr, V, cs, buf.data(), m, s);
+                   const C w = C(L::load(gp[reduction == Reduction::none ? i * gs : 0])) * scale;
+                   const C winv = w / s;
+                   if (cs == 1) {
+                     for (int64_t j = 0; j < V; ++j)
+                       orow[j] = L::store(exp_c<C>(C(L::load(xr[j])) - m) * winv);
+                   } else {
+                     for (int64_t j = 0; j < V; ++j)
+                       orow[j] = L::store(exp_c<C>(C(L::load(xr[j * cs])) - m) * winv);
+                   }
+                   orow[t] = L::store(exp_c<C>(C(L::load(xr[t * cs])) - m) * winv - w);
+                 }
+               });
 }
 
 }  // namespace
@@ -143,7 +146,8 @@ int64_t count_valid_targets(const Tensor& targets, int64_t V, int64_t ignore, co
     int64_t t = target_at(targets, i);
     if (t == ignore) continue;
     if (t < 0 || t >= V)
-      fail<ValueError>(op, "target {} at row {} is out of range; expected [0, {}) or ignore_index {}",
+      fail<ValueError>(op,
+                       "target {} at row {} is out of range; expected [0, {}) or ignore_index {}",
                        t, i, V, ignore);
     ++count;
   }

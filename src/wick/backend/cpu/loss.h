@@ -9,8 +9,7 @@ namespace wick::cpu {
 
 /// Number of targets [N] (i32/i64, any stride) not equal to ignore_index; throws ValueError
 /// naming `op` for a target outside [0, V) that is not ignore_index.
-int64_t count_valid_targets(const Tensor& targets, int64_t V, int64_t ignore_index,
-                            const char* op);
+int64_t count_valid_targets(const Tensor& targets, int64_t V, int64_t ignore_index, const char* op);
 /// out ([N] for none, [] otherwise; logits' dtype) = lse(logits[i]) - logits[i, t_i] over rows
 /// whose target is not ignored (0 for ignored rows), reduced. logits [N, V] any strides (read
 /// in their dtype, never copied), f32 accumulation (f64 for f64).

@@ -51,8 +51,7 @@ void rms_typed(const Tensor& x, const Tensor* weight, double eps, const Tensor& 
       if (wp) {
         for (int64_t i = 0; i < D; ++i) {
           Y h = Y(LX::load(LX::store(C(LX::load(xr[i])) * inv)));
-          orow[i] = Compute<O>::store(
-              typename Compute<O>::type(Y(Compute<W>::load(wp[i])) * h));
+          orow[i] = Compute<O>::store(typename Compute<O>::type(Y(Compute<W>::load(wp[i])) * h));
         }
       } else if constexpr (std::is_same_v<O, T>) {
         for (int64_t i = 0; i < D; ++i) orow[i] = LX::store(C(LX::load(xr[i])) * inv);
