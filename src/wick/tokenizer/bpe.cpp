@@ -52,7 +52,9 @@ bool opt_bool(const json& j, const char* key, bool def) {
 }  // namespace
 
 BpeModel::BpeModel(const json& j) {
-  for (auto& [tok, id] : j.at("vocab").items()) vocab_[tok] = id.get<int32_t>();
+  const json& jv = j.at("vocab");
+  vocab_.reserve(jv.size());
+  for (auto& [tok, id] : jv.items()) vocab_.emplace(tok, id.get<int32_t>());
   build_reverse();
   unk_token_ = opt_string(j, "unk_token");
   prefix_ = opt_string(j, "continuing_subword_prefix");
