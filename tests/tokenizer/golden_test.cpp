@@ -48,7 +48,7 @@ TEST_P(Golden, MatchesReference) {
   json header = json::parse(line);
   std::string path = ref_path(header.at("file").get<std::string>());
   if (!require_file(path)) return;
-  Tokenizer tok = Tokenizer::from_file(path);
+  const Tokenizer& tok = load_cached(path);
   auto prefix = header.at("prefix").get<std::vector<int32_t>>();
   auto suffix = header.at("suffix").get<std::vector<int32_t>>();
   const auto& all_texts = golden_texts();

@@ -72,25 +72,27 @@ BpeModel::BpeModel(const json& j) {
   size_t prefix_len = prefix_ ? prefix_->size() : 0;
   merges_.reserve(merges.size() * 2);
   int32_t rank = 0;
+  std::string merged;
   for (const json& m : merges) {
-    std::string a, b;
+    std::string_view a, b;
     if (m.is_string()) {
-      std::string s = m.get<std::string>();
+      std::string_view s = m.get_ref<const std::string&>();
       size_t sp = s.find(' ');
       if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
         fail<ValueError>("Tokenizer", "merge '{}' is not two tokens separated by one space", s);
       a = s.substr(0, sp);
       b = s.substr(sp + 1);
     } else {
-      a = m.at(0).get<std::string>();
-      b = m.at(1).get<std::string>();
+      a = m.at(0).get_ref<const std::string&>();
+      b = m.at(1).get_ref<const std::string&>();
     }
     auto ia = token_to_id(a), ib = token_to_id(b);
     if (!ia || !ib)
       fail<ValueError>("Tokenizer", "merge '{} {}' uses a token missing from the vocab", a, b);
     if (b.size() < prefix_len)
       fail<ValueError>("Tokenizer", "merge '{} {}' is shorter than the subword prefix", a, b);
-    std::string merged = a + b.substr(prefix_len);
+    merged.assign(a);
+    merged.append(b.substr(prefix_len));
     auto in = token_to_id(merged);
     if (!in) fail<ValueError>("Tokenizer", "merged token '{}' is missing from the vocab", merged);
     uint64_t key =
