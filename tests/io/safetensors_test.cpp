@@ -66,6 +66,11 @@ TEST(SafeTensors, RoundTripsEveryDtypeAndMetadata) {
   }
   EXPECT_EQ(f.tensor("i64").to_vector<int64_t>()[0], int64_t(1) << 60);
   EXPECT_EQ(f.tensor("scalar").item<float>(), 42.f);
+  EXPECT_EQ(f.tensor("bool", DType::f32).to_vector<float>(), (std::vector<float>{1, 0, 1}));
+  EXPECT_EQ(f.tensor("bool", DType::i32).to_vector<int32_t>(), (std::vector<int32_t>{1, 0, 1}));
+  EXPECT_EQ(f.tensor("i32", DType::i64).to_vector<int64_t>(),
+            (std::vector<int64_t>{-7, 2147483647, 0}));
+  EXPECT_EQ(f.tensor("bf16", DType::f32).to_vector<float>(), (std::vector<float>{1, -3, 0.5}));
 }
 
 TEST(SafeTensors, WritesStridedViewsRowMajor) {

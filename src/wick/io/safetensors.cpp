@@ -100,42 +100,54 @@ void for_each_element(const TensorInfo& ti, const uint8_t* p, size_t n, const st
   }
 }
 
-template <class V>
-void store(void* out, DType t, size_t i, V v, const TensorInfo& ti, const std::string& file) {
-  switch (t) {
+// Converts n stored elements into out (of element type D); the caller has refused the lossy
+// directions (floating to integer or boolean, integer to boolean).
+template <class D>
+void convert_to(const TensorInfo& ti, const uint8_t* p, size_t n, void* out_void,
+                const std::string& file) {
+  D* out = static_cast<D*>(out_void);
+  for_each_element(ti, p, n, file, [&](size_t i, auto v) {
+    using V = decltype(v);
+    if constexpr (std::is_same_v<D, float> || std::is_same_v<D, double>) {
+      out[i] = D(v);
+    } else if constexpr (std::is_same_v<D, bf16>) {
+      out[i] = to_bf16(float(v));
+    } else if constexpr (std::is_same_v<D, f16>) {
+      out[i] = to_f16(float(v));
+    } else if constexpr (std::is_floating_point_v<V>) {
+      fail<DtypeError>("safetensors", "{}: tensor '{}': cannot convert {} to an integer type", file,
+                       ti.name, ti.dtype);
+    } else if constexpr (std::is_same_v<D, bool>) {
+      out[i] = v != 0;
+    } else if constexpr (std::is_same_v<D, int32_t>) {
+      if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max())
+        fail<DtypeError>("safetensors", "{}: tensor '{}': value {} at index {} does not fit i32",
+                         file, ti.name, v, i);
+      out[i] = int32_t(v);
+    } else {
+      out[i] = v;
+    }
+  });
+}
+
+void convert(const TensorInfo& ti, const uint8_t* p, size_t n, DType target, void* out,
+             const std::string& file) {
+  switch (target) {
     case DType::f32:
-      static_cast<float*>(out)[i] = float(v);
-      return;
+      return convert_to<float>(ti, p, n, out, file);
     case DType::f64:
-      static_cast<double*>(out)[i] = double(v);
-      return;
+      return convert_to<double>(ti, p, n, out, file);
     case DType::bf16:
-      static_cast<bf16*>(out)[i] = to_bf16(float(v));
-      return;
+      return convert_to<bf16>(ti, p, n, out, file);
     case DType::f16:
-      static_cast<f16*>(out)[i] = to_f16(float(v));
-      return;
-    case DType::i64:
+      return convert_to<f16>(ti, p, n, out, file);
     case DType::i32:
+      return convert_to<int32_t>(ti, p, n, out, file);
+    case DType::i64:
+      return convert_to<int64_t>(ti, p, n, out, file);
     case DType::boolean:
-      if constexpr (std::is_integral_v<V>) {
-        if (t == DType::i64) {
-          static_cast<int64_t*>(out)[i] = v;
-        } else if (t == DType::boolean) {
-          static_cast<bool*>(out)[i] = v != 0;
-        } else {
-          if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max())
-            fail<DtypeError>("safetensors",
-                             "{}: tensor '{}': value {} at index {} does not fit i32", file,
-                             ti.name, v, i);
-          static_cast<int32_t*>(out)[i] = int32_t(v);
-        }
-        return;
-      }
-      break;
+      return convert_to<bool>(ti, p, n, out, file);
   }
-  fail<DtypeError>("safetensors", "{}: tensor '{}': cannot store {} as {}", file, ti.name, ti.dtype,
-                   dtype_name(t));
 }
 
 std::string unsupported_hint(const std::string& st) {
@@ -251,9 +263,7 @@ Tensor SafeTensorsFile::tensor(std::string_view name, DType target) const {
     return Tensor::from_buffer(std::move(buf), ti.shape, target);
   }
   auto buf = allocator_for(Device::cpu()).allocate(n * size_of(target));
-  void* out = buf->data();
-  for_each_element(ti, p, n, label_,
-                   [&](size_t i, auto v) { store(out, target, i, v, ti, label_); });
+  convert(ti, p, n, target, buf->data(), label_);
   return Tensor::from_buffer(std::move(buf), ti.shape, target);
 }
 

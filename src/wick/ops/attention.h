@@ -11,7 +11,8 @@ enum class Causal : uint8_t { no, yes };
 /// softmax(q k^T * scale + mask) v.
 /// q [B, H, T, Dh], k and v [B, Hkv, S, Dh] with H % Hkv == 0 (GQA: each kv head serves H/Hkv
 /// query heads); mask additive, broadcastable to [B, H, T, S]; causal aligns the last query with
-/// the last key (offset S - T). scale defaults to 1/sqrt(Dh). Returns [B, H, T, Dh].
+/// the last key (offset S - T). scale defaults to 1/sqrt(Dh). Returns [B, H, T, Dh]. A bool mask
+/// keeps True positions. A query row with every key masked gives NaN (softmax of all -inf).
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const std::optional<Tensor>& mask = std::nullopt,
                                     Causal causal = Causal::no,

@@ -20,15 +20,7 @@ Tensor empty_cpu(const Shape& shape, DType dtype, Device device, const char* op)
 
 template <class T>
 T convert(double v) {
-  if constexpr (std::is_same_v<T, bf16>) {
-    return to_bf16(float(v));
-  } else if constexpr (std::is_same_v<T, f16>) {
-    return to_f16(float(v));
-  } else if constexpr (std::is_same_v<T, bool>) {
-    return v != 0;
-  } else {
-    return static_cast<T>(v);
-  }
+  return cpu::saturate_cast<T>(v);
 }
 
 template <class Fn>
@@ -92,6 +84,7 @@ template <class T>
 Tensor from_vector(const std::vector<T>& v, const Shape& shape, DType dtype) {
   if (int64_t(v.size()) != numel_of(shape))
     fail<ShapeError>("from_vector", "{} values do not fill shape {}", v.size(), shape_str(shape));
+  if (dtype == dtype_of<T>()) return from_data(v.data(), shape, dtype);  // exact (i64 > 2^53)
   return fill_with(shape, dtype, Device::cpu(), "from_vector",
                    [&](int64_t i) { return double(v[size_t(i)]); });
 }

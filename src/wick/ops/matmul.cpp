@@ -49,7 +49,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (b.ndim() == 2 && a.ndim() > 2) {
     Shape out = a.shape();
     out.back() = b.shape(-1);
-    Tensor flat = reshape(a, {-1, K});
+    Tensor flat = reshape(a, {numel_of(Shape(a.shape().begin(), a.shape().end() - 1)), K});
     return reshape(matmul(flat, b), out);
   }
   Shape ab(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);

@@ -33,12 +33,59 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 namespace {
 
+// Strides that let a tensor of shape `os`/`ost` be read as shape `ns` without a copy, if any.
+// Old and new axes are matched in groups with equal products (size-1 axes aside); a group of old
+// axes must be row-major among themselves (any outer stride, broadcast 0 included).
+bool view_strides(const Shape& os, const Strides& ost, const Shape& ns, Strides& nst) {
+  nst.assign(ns.size(), 0);
+  if (numel_of(ns) == 0) {
+    nst = contiguous_strides(ns);
+    return true;
+  }
+  Shape osh;
+  Strides ostr;
+  for (size_t i = 0; i < os.size(); ++i)
+    if (os[i] != 1) {
+      osh.push_back(os[i]);
+      ostr.push_back(ost[i]);
+    }
+  size_t oi = 0, ni = 0;
+  while (oi < osh.size() && ni < ns.size()) {
+    if (ns[ni] == 1) {
+      ++ni;
+      continue;
+    }
+    int64_t op = osh[oi], np = ns[ni];
+    size_t oj = oi + 1, nj = ni + 1;
+    while (op != np) {
+      if (op < np) {
+        if (oj >= osh.size()) return false;
+        op *= osh[oj++];
+      } else {
+        if (nj >= ns.size()) return false;
+        np *= ns[nj++];
+      }
+    }
+    for (size_t k = oi; k + 1 < oj; ++k)
+      if (ostr[k] != ostr[k + 1] * osh[k + 1]) return false;
+    nst[nj - 1] = ostr[oj - 1];
+    for (size_t k = nj - 1; k > ni; --k) nst[k - 1] = nst[k] * ns[k];
+    oi = oj;
+    ni = nj;
+  }
+  // Size-1 axes: any stride works; use the row-major one for tidiness.
+  for (size_t k = ns.size(); k-- > 0;)
+    if (ns[k] == 1) nst[k] = k + 1 < ns.size() ? nst[k + 1] * ns[k + 1] : 1;
+  return true;
+}
+
 class Reshape final : public Primitive {
  public:
   const char* name() const override { return "reshape"; }
   void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    if (in[0].is_contiguous()) {
-      out.set_view(in[0], contiguous_strides(out.shape()), in[0].offset());
+    Strides st;
+    if (view_strides(in[0].shape(), in[0].strides(), out.shape(), st)) {
+      out.set_view(in[0], std::move(st), in[0].offset());
     } else {
       cpu::copy_cast(in[0], out);
     }

@@ -7,6 +7,7 @@
 namespace wick::cpu {
 
 namespace {
+// Float -> integer casts saturate and send NaN to 0 (a bare static_cast is undefined there).
 template <class S, class D>
 D cast_one(S v) {
   using CS = typename Compute<S>::type;
@@ -17,6 +18,8 @@ D cast_one(S v) {
     return to_f16(float(c));
   } else if constexpr (std::is_same_v<D, bool>) {
     return c != CS(0);
+  } else if constexpr (std::is_integral_v<D> && std::is_floating_point_v<CS>) {
+    return saturate_cast<D>(double(c));
   } else {
     return static_cast<D>(c);
   }

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "wick/core/errors.h"
@@ -39,6 +41,27 @@ void dispatch_all(DType t, const char* op, F&& f) {
       return f(bool{});
     default:
       return dispatch_float(t, op, f);
+  }
+}
+
+/// double -> T with defined results where static_cast is undefined: for integer and bool T, NaN
+/// gives 0 and out-of-range values saturate; 16-bit floats round to nearest even.
+template <class T>
+T saturate_cast(double v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v != 0;
+  } else if constexpr (std::is_same_v<T, bf16>) {
+    return to_bf16(float(v));
+  } else if constexpr (std::is_same_v<T, f16>) {
+    return to_f16(float(v));
+  } else if constexpr (std::is_integral_v<T>) {
+    constexpr double hi = -double(std::numeric_limits<T>::min());  // 2^31 or 2^63, exact
+    if (!(v == v)) return T(0);
+    if (v >= hi) return std::numeric_limits<T>::max();
+    if (v < -hi) return std::numeric_limits<T>::min();
+    return static_cast<T>(v);
+  } else {
+    return static_cast<T>(v);
   }
 }
 

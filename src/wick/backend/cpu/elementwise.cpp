@@ -10,8 +10,17 @@ namespace wick::cpu {
 
 namespace {
 
+// Signed integer arithmetic wraps (through the unsigned type) instead of being undefined.
+template <class C>
+using Wide = std::make_unsigned_t<std::conditional_t<std::is_integral_v<C>, C, int>>;
+template <class C>
+constexpr bool kWraps = (std::is_integral_v<C> && std::is_signed_v<C>);
+
 template <UnaryOp O, class C>
 inline C apply_unary(C x) {
+  if constexpr (kWraps<C> && O == UnaryOp::neg) return C(Wide<C>(0) - Wide<C>(x));
+  if constexpr (kWraps<C> && O == UnaryOp::abs) return x < 0 ? C(Wide<C>(0) - Wide<C>(x)) : x;
+  if constexpr (kWraps<C> && O == UnaryOp::square) return C(Wide<C>(x) * Wide<C>(x));
   if constexpr (O == UnaryOp::neg) return -x;
   if constexpr (O == UnaryOp::abs) return std::abs(x);
   if constexpr (O == UnaryOp::exp) return std::exp(x);
@@ -60,19 +69,40 @@ template <class F>
 void dispatch_unary(UnaryOp op, F&& f) {
 #define WICK_CASE(name) \
   case UnaryOp::name:   \
-    return f.template operator()<UnaryOp::name>();
+    return f.template operator()<UnaryOp::name>()
   switch (op) {
-    WICK_CASE(neg)
-    WICK_CASE(abs) WICK_CASE(exp) WICK_CASE(log) WICK_CASE(sqrt) WICK_CASE(rsqrt) WICK_CASE(sin)
-        WICK_CASE(cos) WICK_CASE(tanh) WICK_CASE(sigmoid) WICK_CASE(relu) WICK_CASE(silu)
-            WICK_CASE(gelu) WICK_CASE(gelu_tanh) WICK_CASE(square) WICK_CASE(log1p) WICK_CASE(expm1)
-                WICK_CASE(sign) WICK_CASE(logical_not) WICK_CASE(erf)
+    WICK_CASE(neg);
+    WICK_CASE(abs);
+    WICK_CASE(exp);
+    WICK_CASE(log);
+    WICK_CASE(sqrt);
+    WICK_CASE(rsqrt);
+    WICK_CASE(sin);
+    WICK_CASE(cos);
+    WICK_CASE(tanh);
+    WICK_CASE(sigmoid);
+    WICK_CASE(relu);
+    WICK_CASE(silu);
+    WICK_CASE(gelu);
+    WICK_CASE(gelu_tanh);
+    WICK_CASE(square);
+    WICK_CASE(log1p);
+    WICK_CASE(expm1);
+    WICK_CASE(sign);
+    WICK_CASE(logical_not);
+    WICK_CASE(erf);
   }
 #undef WICK_CASE
 }
 
 template <BinaryOp O, class C>
 inline auto apply_binary(C a, C b) {
+  if constexpr (kWraps<C> && O == BinaryOp::add) return C(Wide<C>(a) + Wide<C>(b));
+  if constexpr (kWraps<C> && O == BinaryOp::sub) return C(Wide<C>(a) - Wide<C>(b));
+  if constexpr (kWraps<C> && O == BinaryOp::mul) return C(Wide<C>(a) * Wide<C>(b));
+  // Integer division truncates; x / 0 is 0 and MIN / -1 wraps to MIN (no trap).
+  if constexpr (kWraps<C> && O == BinaryOp::div)
+    return b == 0 ? C(0) : (b == C(-1) ? C(Wide<C>(0) - Wide<C>(a)) : C(a / b));
   if constexpr (O == BinaryOp::add) return C(a + b);
   if constexpr (O == BinaryOp::sub) return C(a - b);
   if constexpr (O == BinaryOp::mul) return C(a * b);
@@ -127,12 +157,23 @@ template <class F>
 void dispatch_binary(BinaryOp op, F&& f) {
 #define WICK_CASE(name) \
   case BinaryOp::name:  \
-    return f.template operator()<BinaryOp::name>();
+    return f.template operator()<BinaryOp::name>()
   switch (op) {
-    WICK_CASE(add)
-    WICK_CASE(sub) WICK_CASE(mul) WICK_CASE(div) WICK_CASE(maximum) WICK_CASE(minimum)
-        WICK_CASE(pow) WICK_CASE(eq) WICK_CASE(ne) WICK_CASE(lt) WICK_CASE(le) WICK_CASE(gt)
-            WICK_CASE(ge) WICK_CASE(logical_and) WICK_CASE(logical_or)
+    WICK_CASE(add);
+    WICK_CASE(sub);
+    WICK_CASE(mul);
+    WICK_CASE(div);
+    WICK_CASE(maximum);
+    WICK_CASE(minimum);
+    WICK_CASE(pow);
+    WICK_CASE(eq);
+    WICK_CASE(ne);
+    WICK_CASE(lt);
+    WICK_CASE(le);
+    WICK_CASE(gt);
+    WICK_CASE(ge);
+    WICK_CASE(logical_and);
+    WICK_CASE(logical_or);
   }
 #undef WICK_CASE
 }
@@ -183,7 +224,8 @@ void clamp(const Tensor& x, double lo, double hi, const Tensor& out) {
     using C = typename L::type;
     const T* xp = x.data<T>();
     T* op = out.data<T>();
-    const C l = C(lo), h = C(hi);
+    // Integer bounds saturate to the type's range (a bound like -inf means "none").
+    const C l = saturate_cast<C>(lo), h = saturate_cast<C>(hi);
     strided_runs<2>(
         x.shape(), {x.strides(), out.strides()},
         [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {

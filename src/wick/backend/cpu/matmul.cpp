@@ -82,9 +82,10 @@ void matmul_typed(Tensor a, Tensor b, const Tensor& out) {
   }
   Shape batch(out.shape().begin(), out.shape().end() - 2);
   const int64_t nb = numel_of(batch);
-  // Fold the batch into M when b is shared and a's batch rows are stacked contiguously.
+  // Fold the batch into M when b is shared and a's batch rows are stacked evenly: row r of the
+  // folded [nb*M, K] matrix must sit at r * lda. (With M == 1, lda is K, not a's row stride.)
   bool b_shared = true, a_stacked = va.trans == CblasNoTrans;
-  int64_t expect = M * a.strides()[size_t(nd - 2)];
+  int64_t expect = M * va.ld;
   for (int d = nd - 3; d >= 0; --d) {
     b_shared &= b.strides()[size_t(d)] == 0 || b.shape()[size_t(d)] == 1;
     a_stacked &= a.shape()[size_t(d)] == 1 || a.strides()[size_t(d)] == expect;
@@ -95,7 +96,6 @@ void matmul_typed(Tensor a, Tensor b, const Tensor& out) {
             b.data<T>(), vb.ld, cp, N);
     return;
   }
-  std::vector<int64_t> idx(batch.size(), 0);
   for (int64_t i = 0; i < nb; ++i) {
     int64_t oa = 0, ob = 0, r = i;
     for (int d = int(batch.size()) - 1; d >= 0; --d) {

@@ -76,16 +76,16 @@ void reduce_generic(const Tensor& x, const Plan& p, const Tensor& out, Init init
 }
 
 // Sum over the leading `lead` axes of a row-major tensor: out[j] = sum_i x[i, j].
-template <class T>
+template <class T, class Acc>
 void column_sum(const Tensor& x, int64_t rows, int64_t cols, const Tensor& out) {
   using L = Compute<T>;
   const T* xp = x.data<T>();
   T* op = out.data<T>();
   parallel_for(cols, 256, [&](int64_t b, int64_t e) {
-    std::vector<double> acc(size_t(e - b), 0.0);
+    std::vector<Acc> acc(size_t(e - b), Acc(0));
     for (int64_t i = 0; i < rows; ++i) {
       const T* row = xp + i * cols;
-      for (int64_t j = b; j < e; ++j) acc[size_t(j - b)] += double(L::load(row[j]));
+      for (int64_t j = b; j < e; ++j) acc[size_t(j - b)] += Acc(L::load(row[j]));
     }
     for (int64_t j = b; j < e; ++j) op[j] = L::store(typename L::type(acc[size_t(j - b)]));
   });
@@ -104,21 +104,29 @@ void reduce(ReduceKind kind, const Tensor& x, const std::vector<int>& axes, cons
       fail<DtypeError>("reduce", "reductions of bool tensors are not supported");
     } else {
       using C = typename Compute<T>::type;
+      // Floats sum in f64; integers exactly, modulo 2^64 (unsigned, so overflow wraps instead of
+      // being undefined), then wrap to the output type.
+      using SumAcc = std::conditional_t<std::is_floating_point_v<C>, double, uint64_t>;
+      // The identity of max/min: -inf/+inf for floats, the type's extremes for integers.
+      constexpr C lowest = std::numeric_limits<C>::has_infinity
+                               ? -std::numeric_limits<C>::infinity()
+                               : std::numeric_limits<C>::lowest();
+      constexpr C highest = std::numeric_limits<C>::has_infinity
+                                ? std::numeric_limits<C>::infinity()
+                                : std::numeric_limits<C>::max();
       if (kind == ReduceKind::sum) {
         if (leading && !p.kept_shape.empty() && numel_of(p.kept_shape) > 1) {
-          column_sum<T>(x, numel_of(p.red_shape), numel_of(p.kept_shape), out);
+          column_sum<T, SumAcc>(x, numel_of(p.red_shape), numel_of(p.kept_shape), out);
         } else {
-          reduce_generic<T, double>(
-              x, p, out, [] { return 0.0; }, [](double& a, double v) { a += v; });
+          reduce_generic<T, SumAcc>(
+              x, p, out, [] { return SumAcc(0); }, [](SumAcc& a, SumAcc v) { a += v; });
         }
       } else if (kind == ReduceKind::max) {
         reduce_generic<T, C>(
-            x, p, out, [] { return -std::numeric_limits<C>::infinity(); },
-            [](C& a, C v) { a = (v > a || v != v) ? v : a; });
+            x, p, out, [] { return lowest; }, [](C& a, C v) { a = (v > a || v != v) ? v : a; });
       } else {
         reduce_generic<T, C>(
-            x, p, out, [] { return std::numeric_limits<C>::infinity(); },
-            [](C& a, C v) { a = (v < a || v != v) ? v : a; });
+            x, p, out, [] { return highest; }, [](C& a, C v) { a = (v < a || v != v) ? v : a; });
       }
     }
   });

@@ -1,0 +1,89 @@
+// scaled_dot_product_attention as a composition (matmul, softmax, where, add), so its gradient
+// comes from those ops. GQA without copies: q [B, H, T, Dh] is viewed as [B, Hkv, G*T, Dh]
+// (G = H / Hkv query heads per kv head, which are adjacent in q), so each kv head multiplies one
+// stacked block of queries and k/v are never repeated.
+#include "wick/ops/attention.h"
+
+#include <cmath>
+
+#include "wick/ops/creation.h"
+#include "wick/ops/elementwise.h"
+#include "wick/ops/matmul.h"
+#include "wick/ops/softmax.h"
+#include "wick/ops/views.h"
+
+namespace wick {
+
+namespace {
+
+constexpr const char* kOp = "scaled_dot_product_attention";
+
+// Bool [T, S]: key s visible from query t when s <= t + (S - T).
+Tensor causal_allowed(int64_t T, int64_t S) {
+  Tensor rows = reshape(arange(double(S - T), double(S), 1, DType::i64), {T, 1});
+  Tensor cols = reshape(arange(S), {1, S});
+  return less_equal(cols, rows);
+}
+
+void check(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask) {
+  for (const Tensor* t : {&q, &k, &v})
+    if (t->ndim() != 4)
+      fail<ShapeError>(kOp, "q, k, v must be 4-d ([B, H, T, Dh]); got {}", shape_str(t->shape()));
+  if (!is_floating(q.dtype()))
+    fail<DtypeError>(kOp, "expected float inputs, got {}", dtype_name(q.dtype()));
+  if (k.dtype() != q.dtype() || v.dtype() != q.dtype())
+    fail<DtypeError>(kOp, "q, k, v dtypes differ: {}, {}, {}", dtype_name(q.dtype()),
+                     dtype_name(k.dtype()), dtype_name(v.dtype()));
+  if (k.shape() != v.shape())
+    fail<ShapeError>(kOp, "k {} and v {} shapes differ", shape_str(k.shape()),
+                     shape_str(v.shape()));
+  if (k.shape(0) != q.shape(0) || k.shape(3) != q.shape(3))
+    fail<ShapeError>(kOp, "k {} does not match q {}; expected the same B and Dh",
+                     shape_str(k.shape()), shape_str(q.shape()));
+  if (k.shape(1) == 0 || q.shape(1) % k.shape(1) != 0)
+    fail<ShapeError>(kOp, "q heads {} not a multiple of kv heads {}", q.shape(1), k.shape(1));
+  if (mask) {
+    if (mask->dtype() != DType::boolean && mask->dtype() != q.dtype())
+      fail<DtypeError>(kOp, "mask dtype {}; expected bool or q's dtype {}",
+                       dtype_name(mask->dtype()), dtype_name(q.dtype()));
+    if (mask->ndim() > 4)
+      fail<ShapeError>(kOp, "mask {} has more than 4 axes", shape_str(mask->shape()));
+    Shape full = {q.shape(0), q.shape(1), q.shape(2), k.shape(2)};
+    if (broadcast_shapes(mask->shape(), full, kOp) != full)
+      fail<ShapeError>(kOp, "mask {} does not broadcast to {}", shape_str(mask->shape()),
+                       shape_str(full));
+  }
+}
+
+}  // namespace
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const std::optional<Tensor>& mask, Causal causal,
+                                    std::optional<double> scale) {
+  check(q, k, v, mask);
+  const int64_t B = q.shape(0), H = q.shape(1), T = q.shape(2), Dh = q.shape(3);
+  const int64_t Hkv = k.shape(1), S = k.shape(2), G = H / Hkv;
+  if (causal == Causal::yes && T > S)
+    fail<ShapeError>(kOp, "causal attention needs T <= S, got T {} and S {}", T, S);
+  const double sc = scale ? *scale : 1.0 / std::sqrt(double(Dh));
+  // [B, Hkv, G*T, S] scores; a view of q when q is row-major. (contiguous() first: reshape of a
+  // non-contiguous view is broken in views.cpp; it would have copied anyway.)
+  Tensor qg = G == 1 ? q : reshape(contiguous(q), {B, Hkv, G * T, Dh});
+  Tensor scores = matmul(qg, mT(k)) * sc;
+  scores = reshape(scores, {B, Hkv, G, T, S});
+  const Tensor neg_inf = full({}, -INFINITY, q.dtype());
+  if (mask) {
+    // Pad to [b, h, t, s] and split h into (Hkv, G) when it is not broadcast.
+    Tensor m = *mask;
+    while (m.ndim() < 4) m = unsqueeze(m, 0);
+    const int64_t mh = m.shape(1);
+    Shape split = {m.shape(0), mh == 1 ? 1 : Hkv, mh == 1 ? 1 : G, m.shape(2), m.shape(3)};
+    m = reshape(mh == 1 ? m : contiguous(m), split);
+    scores = m.dtype() == DType::boolean ? where(m, scores, neg_inf) : scores + m;
+  }
+  if (causal == Causal::yes) scores = where(causal_allowed(T, S), scores, neg_inf);
+  Tensor p = reshape(softmax(scores, -1), {B, Hkv, G * T, S});
+  return reshape(matmul(p, v), {B, H, T, Dh});
+}
+
+}  // namespace wick
