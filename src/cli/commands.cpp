@@ -16,6 +16,7 @@ void add_runner(CLI::App* sub, Runner run) { runners().emplace_back(sub, std::mo
 void register_all(CLI::App& app) {
   // One line per subcommand file.
   register_info(app);
+  register_merge(app);
 }
 
 void run_selected(CLI::App& app) {

@@ -15,5 +15,6 @@ void register_all(CLI::App& app);
 void run_selected(CLI::App& app);
 
 void register_info(CLI::App& app);
+void register_merge(CLI::App& app);
 
 }  // namespace wick::cli

@@ -259,5 +259,34 @@ TEST(PeftFormat, LoadErrorsNameTheTensor) {
   fs::remove_all(d);
 }
 
+// wick merge's core against PEFT's merge_and_unload() of the same adapter (fixtures).
+TEST(PeftFormat, MergeCheckpointMatchesPeftMergedModel) {
+  fs::path out = temp_dir("merge") / "merged";
+  const fs::path fx = testing::source_path("tests/fixtures");
+  EXPECT_EQ(merge_adapter_into_checkpoint(fx / "models/llama", fx / "adapters/llama_lora_qv", out),
+            4);
+  auto got = io::load_checkpoint(out);
+  auto want = io::load_checkpoint(fx / "merged/llama_lora_qv");
+  auto base = io::load_checkpoint(fx / "models/llama");
+  EXPECT_EQ(got.names(), want.names());
+  int changed = 0;
+  for (const auto& n : want.names()) {
+    EXPECT_EQ(got.info(n).dtype, want.info(n).dtype) << n;
+    EXPECT_TRUE(
+        testing::allclose(got.tensor(n, DType::f64), want.tensor(n, DType::f64), 1e-6, 1e-5))
+        << n;
+    changed += !testing::allclose(got.tensor(n, DType::f64), base.tensor(n, DType::f64), 0, 0);
+  }
+  EXPECT_EQ(changed, 4);
+  for (const char* f :
+       {"config.json", "tokenizer.json", "generation_config.json", "tokenizer_config.json"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  // A second merge into the now non-empty folder is refused.
+  EXPECT_THROW(
+      merge_adapter_into_checkpoint(fx / "models/llama", fx / "adapters/llama_lora_qv", out),
+      IoError);
+  fs::remove_all(out.parent_path());
+}
+
 }  // namespace
 }  // namespace wick::lora

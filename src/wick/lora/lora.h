@@ -106,3 +106,17 @@ LoraConfig load_adapter(nn::Module& root, const std::filesystem::path& dir,
 void load_adapter_weights(nn::Module& root, const std::filesystem::path& dir);
 
 }  // namespace wick::lora
+
+namespace wick::lora {
+
+/// Merges the adapter in `adapter_dir` into the weights of the model folder `model_dir` and
+/// writes a complete model folder to `out_dir`: merged weights in their stored dtype (computed in
+/// f32, f64 for f64), every other tensor copied as is, and every other file of the model folder
+/// (config.json, generation_config.json, tokenizer files) copied. The folder is built under a
+/// temporary name and renamed into place; `out_dir` must not exist or be empty. Returns the
+/// number of merged weights.
+int64_t merge_adapter_into_checkpoint(const std::filesystem::path& model_dir,
+                                      const std::filesystem::path& adapter_dir,
+                                      const std::filesystem::path& out_dir);
+
+}  // namespace wick::lora
