@@ -9,7 +9,7 @@ pkgs=(
   libopenblas-openmp-dev libopenblas0-openmp
   nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev libutf8proc-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  fortunes bible-kjv wordnet-base nodejs npm
+  libomp-dev fortunes bible-kjv wordnet-base nodejs npm
 )
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
