@@ -17,6 +17,7 @@ void register_all(CLI::App& app) {
   // One line per subcommand file.
   register_info(app);
   register_tokenize(app);
+  register_merge(app);
 }
 
 void run_selected(CLI::App& app) {

@@ -16,5 +16,6 @@ void run_selected(CLI::App& app);
 
 void register_info(CLI::App& app);
 void register_tokenize(CLI::App& app);
+void register_merge(CLI::App& app);
 
 }  // namespace wick::cli
