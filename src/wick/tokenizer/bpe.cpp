@@ -296,6 +296,19 @@ void WordPieceModel::tokenize(std::string_view w, std::vector<int32_t>& out) con
   }
 }
 
+WordLevelModel::WordLevelModel(const json& j) {
+  for (auto& [tok, id] : j.at("vocab").items()) vocab_[tok] = id.get<int32_t>();
+  build_reverse();
+  unk_token_ = j.value("unk_token", std::string("<unk>"));
+}
+
+void WordLevelModel::tokenize(std::string_view w, std::vector<int32_t>& out) const {
+  auto id = token_to_id(w);
+  if (!id) id = token_to_id(unk_token_);
+  if (!id) fail<ValueError>("Tokenizer", "unk_token '{}' is not in the vocab", unk_token_);
+  out.push_back(*id);
+}
+
 std::unique_ptr<Model> make_model(const json& j) {
   std::string type = j.value("type", std::string());
   if (type.empty()) {  // old files omit the type: guess from the fields
@@ -309,6 +322,7 @@ std::unique_ptr<Model> make_model(const json& j) {
   if (type == "BPE") return std::make_unique<BpeModel>(j);
   if (type == "WordPiece") return std::make_unique<WordPieceModel>(j);
   if (type == "Unigram") return std::make_unique<UnigramModel>(j);
+  if (type == "WordLevel") return std::make_unique<WordLevelModel>(j);
   fail<NotImplemented>("Tokenizer", "model type '{}' is not supported", type);
 }
 
