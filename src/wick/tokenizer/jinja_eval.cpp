@@ -38,7 +38,7 @@ class LoopObject : public Object {
  public:
   std::vector<Value> items;
   size_t index0 = 0;
-  int depth = 1;
+  int depth = 1;  // recursive loops (the only ones deeper than 1) are not supported
 
   std::string type_name() const override { return "LoopContext"; }
   Value get_attr(const std::string& name) const override {
@@ -216,34 +216,37 @@ class Interp {
     return r;
   }
 
+  // Each iteration runs in a fresh frame (jinja2 re-initialises the body's variables from the
+  // enclosing scope on every iteration, so a plain `set` does not carry over).
   Flow exec_for(const Stmt& s, std::string& out) {
     Value seq = eval(*s.expr);
     auto loop = std::make_shared<LoopObject>();
-    Value outer_loop = lookup("loop");
-    if (outer_loop.is_object())
-      if (auto* ol = dynamic_cast<LoopObject*>(outer_loop.object())) loop->depth = ol->depth + 1;
-    FrameSwap swap(*this, child());
     std::vector<Value> items = iterate(seq);
     if (s.expr2) {
       std::vector<Value> kept;
       for (const Value& v : items) {
+        FrameSwap swap(*this, child());
         assign(s.targets, v);
         if (truthy(eval(*s.expr2))) kept.push_back(v);
       }
       items = std::move(kept);
     }
     loop->items = std::move(items);
-    if (loop->items.empty()) return exec(s.else_body, out);
-    frame_->set("loop", Value(std::shared_ptr<Object>(loop)));
+    if (loop->items.empty()) {
+      FrameSwap swap(*this, child());
+      return exec(s.else_body, out);
+    }
+    Value loop_value{std::shared_ptr<Object>(loop)};
     for (size_t i = 0; i < loop->items.size(); ++i) {
       loop->index0 = i;
+      FrameSwap swap(*this, child());
+      frame_->set("loop", loop_value);
       assign(s.targets, loop->items[i]);
       if (exec(s.body, out) == Flow::Break) break;
     }
     return Flow::Normal;
   }
 
-  // A macro (or, with is_caller, the body of a call block) as a callable.
   // The defining frame is held weakly: the frame holds the macro, so a strong pointer would be a
   // reference cycle.
   Value make_macro(const Stmt& s, const std::shared_ptr<Frame>& def_frame, bool is_caller) {

@@ -446,7 +446,9 @@ const std::unordered_map<std::string, FilterFn>& filters() {
     };
     f["attr"] = [P](const Value& v, const CallArgs& a) {
       Params p = P("attr", a, {"name"});
-      return get_attribute(v, to_str(p[0]));
+      // getattr only: a dict's keys are not attributes (its methods are).
+      Value r = get_attribute(v, to_str(p[0]));
+      return v.is_dict() && !r.is_object() ? Value() : r;
     };
     return f;
   }();

@@ -35,6 +35,20 @@ class Parser {
     ~DepthGuard() { --p.depth_; }
   };
 
+  // Left-deep chains (a + b + c ..., a.b.c ..., x | f | g ...) are built in loops but nest the
+  // tree as deeply as recursion would: each link counts towards the depth until the rule returns.
+  struct ChainGuard {
+    Parser& p;
+    int links = 0;
+    explicit ChainGuard(Parser& parser) : p(parser) {}
+    void link() {
+      ++links;
+      if (++p.depth_ > kMaxDepth)
+        throw SyntaxError(p.cur().line, "template nested too deeply (limit 256)");
+    }
+    ~ChainGuard() { p.depth_ -= links; }
+  };
+
   const Token& cur() const { return t_[i_]; }
   const Token& peek(size_t k = 1) const { return t_[std::min(i_ + k, t_.size() - 1)]; }
   [[noreturn]] void error(const std::string& msg) const { throw SyntaxError(cur().line, msg); }
@@ -267,7 +281,9 @@ class Parser {
     DepthGuard g(*this);
     ExprPtr e = parse_or();
     if (!with_condexpr) return e;
+    ChainGuard chain(*this);
     while (is_name("if")) {
+      chain.link();
       int line = cur().line;
       ++i_;
       auto c = make(ExprKind::CondExpr, line);
@@ -288,16 +304,20 @@ class Parser {
   }
 
   ExprPtr parse_or() {
+    ChainGuard chain(*this);
     ExprPtr e = parse_and();
     while (is_name("or")) {
+      chain.link();
       int line = t_[i_++].line;
       e = binary(ExprKind::Or, "or", std::move(e), parse_and(), line);
     }
     return e;
   }
   ExprPtr parse_and() {
+    ChainGuard chain(*this);
     ExprPtr e = parse_not();
     while (is_name("and")) {
+      chain.link();
       int line = t_[i_++].line;
       e = binary(ExprKind::And, "and", std::move(e), parse_not(), line);
     }
@@ -341,32 +361,40 @@ class Parser {
     return cmp ? std::move(cmp) : std::move(first);
   }
   ExprPtr parse_math1() {
+    ChainGuard chain(*this);
     ExprPtr e = parse_concat();
     while (is_op("+") || is_op("-")) {
+      chain.link();
       const Token& t = t_[i_++];
       e = binary(ExprKind::Binary, t.text, std::move(e), parse_concat(), t.line);
     }
     return e;
   }
   ExprPtr parse_concat() {
+    ChainGuard chain(*this);
     ExprPtr e = parse_math2();
     while (is_op("~")) {
+      chain.link();
       int line = t_[i_++].line;
       e = binary(ExprKind::Binary, "~", std::move(e), parse_math2(), line);
     }
     return e;
   }
   ExprPtr parse_math2() {
+    ChainGuard chain(*this);
     ExprPtr e = parse_pow();
     while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
+      chain.link();
       const Token& t = t_[i_++];
       e = binary(ExprKind::Binary, t.text, std::move(e), parse_pow(), t.line);
     }
     return e;
   }
   ExprPtr parse_pow() {
+    ChainGuard chain(*this);
     ExprPtr e = parse_unary(true);
     while (is_op("**")) {
+      chain.link();
       int line = t_[i_++].line;
       e = binary(ExprKind::Binary, "**", std::move(e), parse_unary(true), line);
     }
@@ -449,7 +477,10 @@ class Parser {
   }
 
   ExprPtr parse_postfix(ExprPtr e) {
+    ChainGuard chain(*this);
     while (true) {
+      if (!is_op(".") && !is_op("[") && !is_op("(")) return e;
+      chain.link();
       int line = cur().line;
       if (skip_op(".")) {
         if (cur().type == Tok::Name) {
@@ -531,11 +562,12 @@ class Parser {
 
   // `| name(args)` chain; with `first_bare` the leading '|' is absent ({% filter name %}).
   ExprPtr parse_filters(ExprPtr e, bool first_bare = false) {
+    ChainGuard chain(*this);
     bool first = true;
     while ((first && first_bare) || is_op("|")) {
       if (!(first && first_bare)) ++i_;
       first = false;
-      DepthGuard g(*this);
+      chain.link();
       auto f = make(ExprKind::Filter, cur().line);
       f->name = expect_name();
       f->a = std::move(e);
@@ -546,7 +578,10 @@ class Parser {
   }
 
   ExprPtr parse_filter_expr(ExprPtr e) {
+    ChainGuard chain(*this);
     while (true) {
+      if (!is_op("|") && !is_name("is")) return e;
+      chain.link();
       if (is_op("|")) {
         e = parse_filters(std::move(e));
       } else if (is_name("is")) {
