@@ -14,6 +14,8 @@ void register_all(CLI::App& app);
 /// Runs the subcommand that was parsed.
 void run_selected(CLI::App& app);
 
+void register_embed(CLI::App& app);
 void register_info(CLI::App& app);
+void register_search(CLI::App& app);
 
 }  // namespace wick::cli
