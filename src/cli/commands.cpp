@@ -18,6 +18,8 @@ void register_all(CLI::App& app) {
   register_embed(app);
   register_info(app);
   register_search(app);
+  register_tokenize(app);
+  register_merge(app);
 }
 
 void run_selected(CLI::App& app) {

@@ -17,5 +17,7 @@ void run_selected(CLI::App& app);
 void register_embed(CLI::App& app);
 void register_info(CLI::App& app);
 void register_search(CLI::App& app);
+void register_tokenize(CLI::App& app);
+void register_merge(CLI::App& app);
 
 }  // namespace wick::cli

@@ -46,6 +46,18 @@ TEST(Dropout, EqualsXTimesMaskOverKeepProbability) {
   }
 }
 
+TEST(Dropout, StridedInputUsesTheMaskInLogicalOrder) {
+  Tensor x = transpose(testing::randn({7, 5}, 6, DType::f32), 0, 1);  // [5, 7], strided
+  x.eval();
+  Generator g(8);
+  Tensor y = dropout(x, 0.5, &g);
+  auto keep = reference_keep(8, 35, 0.5);
+  auto xv = x.to_vector<double>();
+  std::vector<double> want(xv.size());
+  for (size_t i = 0; i < xv.size(); ++i) want[i] = keep[i] ? xv[i] * 2 : 0.0;
+  EXPECT_TRUE(testing::allclose(y, want, 1e-6, 1e-6));
+}
+
 TEST(Dropout, KeepsAboutOneMinusPAndIsDeterministicPerGeneratorState) {
   Tensor x = ones({200000}, DType::f32);
   Generator a(7), b(7);

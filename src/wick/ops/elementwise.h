@@ -1,7 +1,7 @@
 #pragma once
 // Elementwise ops: unary math, binary arithmetic with NumPy broadcasting, comparisons, where.
 // Binary inputs must share a dtype (scalars take the tensor's dtype). Float math on bf16/f16
-// happens in f32.
+// happens in f32. Integer arithmetic wraps on overflow; integer div truncates and x / 0 is 0.
 #include "wick/core/tensor.h"
 
 namespace wick {

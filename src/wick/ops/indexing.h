@@ -29,8 +29,8 @@ std::vector<Tensor> split(const Tensor& x, int n, int axis);
 Tensor tril(const Tensor& x, int64_t k = 0);
 /// Zeroes elements below diagonal k.
 Tensor triu(const Tensor& x, int64_t k = 0);
-/// Additive causal mask [T, S]: 0 where key s <= query t + offset (offset = S - T by default),
-/// -inf elsewhere.
+/// Additive causal mask [T, S] of a float dtype: 0 where key s <= query t + offset, -inf
+/// elsewhere. offset -1 (the default) means S - T: the queries are the last T of S positions.
 Tensor causal_mask(int64_t T, int64_t S, DType dtype = DType::f32, int64_t offset = -1);
 /// Additive mask [B, 1, 1, S] from attention_mask [B, S] (1 keep, 0 pad): 0 or -inf.
 Tensor padding_mask(const Tensor& attention_mask, DType dtype = DType::f32);

@@ -109,11 +109,11 @@ void check_param(const Tensor& p, const Tensor& x, const char* what, const char*
 
 Tensor rms_norm(const Tensor& x, const std::optional<Tensor>& weight, double eps) {
   check_x(x, eps, "rms_norm");
-  std::vector<Tensor> ins = {contiguous(x)};
+  std::vector<Tensor> ins = {x};
   DType out = x.dtype();
   if (weight) {
     check_param(*weight, x, "weight", "rms_norm");
-    ins.push_back(contiguous(*weight));
+    ins.push_back(*weight);
     out = promote_float(x.dtype(), weight->dtype());
   }
   return Tensor::make(x.shape(), out, x.device(),
@@ -123,7 +123,7 @@ Tensor rms_norm(const Tensor& x, const std::optional<Tensor>& weight, double eps
 Tensor layer_norm(const Tensor& x, const std::optional<Tensor>& weight,
                   const std::optional<Tensor>& bias, double eps) {
   check_x(x, eps, "layer_norm");
-  std::vector<Tensor> ins = {contiguous(x)};
+  std::vector<Tensor> ins = {x};
   for (const auto* p : {&weight, &bias}) {
     if (!*p) continue;
     const char* what = p == &weight ? "weight" : "bias";
@@ -131,7 +131,7 @@ Tensor layer_norm(const Tensor& x, const std::optional<Tensor>& weight,
     if ((*p)->dtype() != x.dtype())
       fail<DtypeError>("layer_norm", "{} dtype {}; expected x's dtype {}", what,
                        dtype_name((*p)->dtype()), dtype_name(x.dtype()));
-    ins.push_back(contiguous(**p));
+    ins.push_back(**p);
   }
   return Tensor::make(x.shape(), x.dtype(), x.device(),
                       std::make_shared<LayerNorm>(eps, weight.has_value(), bias.has_value()),

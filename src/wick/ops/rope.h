@@ -9,9 +9,10 @@ enum class RopeLayout : uint8_t {
   interleaved,  // original/GPT-J: pairs (2i, 2i + 1)
 };
 
-/// Rotates x [B, H, T, Dh] at positions offset + t with angles pos * inv_freq [Dh/2] (f32).
+/// Rotates x [B, H, T, Dh] at positions offset + t with angles pos * inv_freq [Dh/2] (f32); angles
+/// and cos/sin in f32, rounded to x's dtype (as transformers). Differentiable in x, not inv_freq.
 Tensor rope(const Tensor& x, const Tensor& inv_freq, int64_t offset, RopeLayout layout);
-/// Same with explicit positions [T] or [B, T] (i64), e.g. for left-padded batches.
+/// Same with explicit positions [T] or [B, T] (i32/i64), e.g. for left-padded batches.
 Tensor rope_positions(const Tensor& x, const Tensor& inv_freq, const Tensor& positions,
                       RopeLayout layout);
 /// Plain-op composition (reference).

@@ -32,7 +32,8 @@ Tensor squeeze(const Tensor& x, int axis);
 Tensor unsqueeze(const Tensor& x, int axis);
 /// Row-major copy (returns x itself when already contiguous and evaluated).
 Tensor contiguous(const Tensor& x);
-/// Converts to `dtype` (returns x when it already has it).
+/// Converts to `dtype` (returns x when it already has it). Float -> integer truncates, saturates
+/// out-of-range values and sends NaN to 0.
 Tensor astype(const Tensor& x, DType dtype);
 /// Normalises a possibly negative axis for an ndim-d tensor; throws ShapeError naming `op`.
 int normalize_axis(int axis, int ndim, const char* op);

@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <cstring>
+#include <iterator>
 #include <queue>
 
 #include "wick/core/errors.h"
@@ -52,7 +54,9 @@ bool opt_bool(const json& j, const char* key, bool def) {
 }  // namespace
 
 BpeModel::BpeModel(const json& j) {
-  for (auto& [tok, id] : j.at("vocab").items()) vocab_[tok] = id.get<int32_t>();
+  const json& jv = j.at("vocab");
+  vocab_.reserve(jv.size());
+  for (auto& [tok, id] : jv.items()) vocab_.emplace(tok, id.get<int32_t>());
   build_reverse();
   unk_token_ = opt_string(j, "unk_token");
   prefix_ = opt_string(j, "continuing_subword_prefix");
@@ -68,53 +72,96 @@ BpeModel::BpeModel(const json& j) {
   }
   const json& merges = j.at("merges");
   size_t prefix_len = prefix_ ? prefix_->size() : 0;
-  merges_.reserve(merges.size() * 2);
+  size_t cap = 16;
+  while (cap < merges.size() * 2) cap *= 2;
+  merges_.assign(cap, {kEmpty, Merge{0, 0}});
+  merge_mask_ = cap - 1;
   int32_t rank = 0;
+  std::string merged;
   for (const json& m : merges) {
-    std::string a, b;
+    std::string_view a, b;
     if (m.is_string()) {
-      std::string s = m.get<std::string>();
+      std::string_view s = m.get_ref<const std::string&>();
       size_t sp = s.find(' ');
       if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
         fail<ValueError>("Tokenizer", "merge '{}' is not two tokens separated by one space", s);
       a = s.substr(0, sp);
       b = s.substr(sp + 1);
     } else {
-      a = m.at(0).get<std::string>();
-      b = m.at(1).get<std::string>();
+      a = m.at(0).get_ref<const std::string&>();
+      b = m.at(1).get_ref<const std::string&>();
     }
     auto ia = token_to_id(a), ib = token_to_id(b);
     if (!ia || !ib)
       fail<ValueError>("Tokenizer", "merge '{} {}' uses a token missing from the vocab", a, b);
     if (b.size() < prefix_len)
       fail<ValueError>("Tokenizer", "merge '{} {}' is shorter than the subword prefix", a, b);
-    std::string merged = a + b.substr(prefix_len);
+    merged.assign(a);
+    merged.append(b.substr(prefix_len));
     auto in = token_to_id(merged);
     if (!in) fail<ValueError>("Tokenizer", "merged token '{}' is missing from the vocab", merged);
     uint64_t key =
         (static_cast<uint64_t>(static_cast<uint32_t>(*ia)) << 32) | static_cast<uint32_t>(*ib);
-    merges_.emplace(key, Merge{rank++, *in});
+    size_t slot = (key * 0x9E3779B97F4A7C15ull) >> 20 & merge_mask_;
+    while (merges_[slot].first != kEmpty && merges_[slot].first != key)
+      slot = (slot + 1) & merge_mask_;
+    merges_[slot] = {key, Merge{rank, *in}};  // a repeated pair: the later one wins, as in HF
+    ++rank;
   }
   cache_.reset(new Shard[kShards]);
+  for (int k = 0; k < kShards; ++k) cache_[k].slots.assign(kSlots, Slot{});
+}
+
+const BpeModel::Merge* BpeModel::find_merge(int32_t a, int32_t b) const {
+  uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+  size_t slot = (key * 0x9E3779B97F4A7C15ull) >> 20 & merge_mask_;
+  while (true) {
+    const auto& e = merges_[slot];
+    if (e.first == key) return &e.second;
+    if (e.first == kEmpty) return nullptr;
+    slot = (slot + 1) & merge_mask_;
+  }
 }
 
 void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (word.size() > 256) return tokenize_uncached(word, out);
-  Shard& sh = cache_[std::hash<std::string_view>{}(word) % kShards];
+  uint64_t h = std::hash<std::string_view>{}(word) | 1;
+  Shard& sh = cache_[(h >> 1) % kShards];
+  const bool flat = word.size() <= sizeof(Slot::key);
+  size_t slot = (h >> 8) & (kSlots - 1);
   {
     std::lock_guard<std::mutex> lock(sh.mu);
-    auto it = sh.map.find(word);
-    if (it != sh.map.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
+    if (flat) {
+      const Slot& e = sh.slots[slot];
+      if (e.hash == h && e.key_len == word.size() &&
+          std::memcmp(e.key, word.data(), word.size()) == 0) {
+        out.insert(out.end(), e.ids, e.ids + e.n_ids);
+        return;
+      }
+    } else {
+      auto it = sh.map.find(word);
+      if (it != sh.map.end()) {
+        out.insert(out.end(), it->second.begin(), it->second.end());
+        return;
+      }
     }
   }
   size_t start = out.size();
   tokenize_uncached(word, out);
+  size_t n = out.size() - start;
   std::lock_guard<std::mutex> lock(sh.mu);
-  if (sh.map.size() < 16384)
+  if (flat && n <= std::size(Slot{}.ids)) {
+    if (sh.slots[slot].hash != 0) slot ^= 1;  // the other way (replacing it if both are used)
+    Slot& e = sh.slots[slot];
+    e.hash = h;
+    e.key_len = static_cast<uint8_t>(word.size());
+    e.n_ids = static_cast<uint8_t>(n);
+    std::memcpy(e.key, word.data(), word.size());
+    std::copy(out.begin() + static_cast<ptrdiff_t>(start), out.end(), e.ids);
+  } else if (sh.map.size() < 4096) {
     sh.map.emplace(std::string(word), std::vector<int32_t>(out.begin() + start, out.end()));
+  }
 }
 
 void BpeModel::tokenize_uncached(std::string_view w, std::vector<int32_t>& out) const {
@@ -181,11 +228,7 @@ void BpeModel::tokenize_uncached(std::string_view w, std::vector<int32_t>& out) 
     int32_t rank, pos, new_id;
     bool operator>(const Cand& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
   };
-  auto lookup = [&](int32_t a, int32_t b) -> const Merge* {
-    auto it = merges_.find((static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) |
-                           static_cast<uint32_t>(b));
-    return it == merges_.end() ? nullptr : &it->second;
-  };
+  auto lookup = [&](int32_t a, int32_t b) { return find_merge(a, b); };
   std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> queue;
   for (size_t k = 0; k + 1 < syms.size(); ++k)
     if (auto* m = lookup(syms[k].id, syms[k + 1].id))

@@ -59,13 +59,27 @@ class BpeModel : public Model {
     int32_t rank;
     int32_t new_id;
   };
-  std::unordered_map<uint64_t, Merge> merges_;
+  // (left id, right id) -> merge, in an open-addressing table (linear probing, kEmpty = free).
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  std::vector<std::pair<uint64_t, Merge>> merges_;
+  uint64_t merge_mask_ = 0;
+  const Merge* find_merge(int32_t a, int32_t b) const;
   std::optional<std::string> unk_token_, prefix_, suffix_;
   bool fuse_unk_ = false, byte_fallback_ = false, ignore_merges_ = false;
   int32_t byte_ids_[256];
+  // Word -> ids cache: short words (most of them) live in a flat table of one cache line each,
+  // longer ones in a map; both split in shards with their own lock.
   static constexpr int kShards = 32;
+  static constexpr size_t kSlots = 8192;  // per shard, power of two; two-way associative
+  struct Slot {
+    uint64_t hash;  // 0: empty
+    uint8_t key_len, n_ids;
+    char key[22];
+    int32_t ids[8];
+  };
   struct Shard {
     std::mutex mu;
+    std::vector<Slot> slots;
     std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> map;
   };
   mutable std::unique_ptr<Shard[]> cache_;

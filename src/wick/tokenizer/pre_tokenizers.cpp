@@ -300,7 +300,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j) {
   }
   if (type == "Digits") {
     bool individual = opt_bool(j, "individual_digits", false);
-    return std::make_unique<CharSplit>([](char32_t c) { return c >= '0' && c <= '9'; },
+    return std::make_unique<CharSplit>([](char32_t c) { return is_numeric(c); },
                                        individual ? Behavior::kIsolated : Behavior::kContiguous);
   }
   if (type == "CharDelimiterSplit") {

@@ -1,5 +1,6 @@
 #include "wick/tokenizer/tokenizer.h"
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -84,16 +85,16 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-bool is_directory(const std::string& path) {
-  std::ifstream probe(path + "/tokenizer.json");
-  return static_cast<bool>(probe);
-}
-
 }  // namespace
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
+  std::error_code ec;
   std::string file = path;
-  if (is_directory(path)) file = path + "/tokenizer.json";
+  if (std::filesystem::is_directory(path, ec)) {
+    file = (std::filesystem::path(path) / "tokenizer.json").string();
+    if (!std::filesystem::exists(file, ec))
+      fail<IoError>("Tokenizer::from_file", "folder '{}' has no tokenizer.json", path);
+  }
   return from_json_string(read_file(file), file);
 }
 
@@ -137,11 +138,32 @@ Tokenizer Tokenizer::from_json_string(std::string_view text, const std::string& 
   } catch (const Error& e) {
     fail<IoError>("Tokenizer", "'{}': bad \"{}\": {}", origin, key, e.what());
   }
-  for (size_t k = 0; k < impl->added.size(); ++k) {
-    const tok::AddedToken& t = impl->added[k];
-    impl->added_by_id[t.id] = k;
+  // Ids as the HF library assigns them when it loads the file (it re-adds the tokens in order): a
+  // token of the model's vocabulary keeps that id, a new one gets the next free id.
+  const auto model_size = static_cast<int32_t>(impl->model->vocab().size());
+  std::vector<tok::AddedToken> unique;
+  int32_t max_added = -1;
+  for (tok::AddedToken& t : impl->added) {
+    if (t.content.empty()) continue;
+    if (auto it = impl->added_by_content.find(t.content); it != impl->added_by_content.end()) {
+      t.id = it->second;
+      auto& old = unique[impl->added_by_id[t.id]];
+      old = t;
+      continue;
+    }
+    if (auto mid = impl->model->token_to_id(t.content)) {
+      t.id = *mid;
+    } else {
+      t.id = max_added < 0                                  ? model_size
+             : (max_added >= model_size || model_size == 0) ? max_added + 1
+                                                            : model_size;
+    }
+    max_added = std::max(max_added, t.id);
     impl->added_by_content[t.content] = t.id;
+    impl->added_by_id[t.id] = unique.size();
+    unique.push_back(t);
   }
+  impl->added.swap(unique);
   for (const tok::AddedToken& t : impl->added) {
     if (t.normalized) {
       std::string pattern = impl->normalizer ? impl->normalizer->normalize(t.content) : t.content;
@@ -335,8 +357,9 @@ std::string StreamDecoder::step(int32_t id) {
   // Keep a few emitted ids as context, so that decoders that look at neighbours (leading space
   // stripping, WordPiece cleanup, byte runs) see the same surroundings as a full decode. The cut
   // must decode to a suffix of the text (not inside a character made of several byte tokens).
-  constexpr size_t kContext = 6;
-  for (size_t cut = ids_.size() > kContext ? ids_.size() - kContext : 0; cut > 0; --cut) {
+  constexpr size_t kContext = 6, kTries = 6;
+  size_t first = ids_.size() > kContext ? ids_.size() - kContext : 0;
+  for (size_t cut = first; cut > 0 && cut + kTries > first; --cut) {
     std::vector<int32_t> tail(ids_.begin() + static_cast<ptrdiff_t>(cut), ids_.end());
     std::string p = tok_.decode(tail, skip_);
     if (p.size() <= text.size() && text.compare(text.size() - p.size(), p.size(), p) == 0) {

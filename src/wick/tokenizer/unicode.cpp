@@ -136,6 +136,12 @@ bool is_punctuation(char32_t c) {
   }
 }
 
+bool is_numeric(char32_t c) {
+  if (c < 0x80) return c >= '0' && c <= '9';
+  auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO;
+}
+
 bool is_alphanumeric(char32_t c) {
   if (c < 0x80) return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
   auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
@@ -169,15 +175,73 @@ void append_lowercase(std::string& out, char32_t c) {
   }
 }
 
-Regex::Regex(const std::string& pattern) {
+namespace {
+
+// Rewrites the Oniguruma classes whose Unicode meaning differs from PCRE2's: \w (Alphabetic, marks,
+// decimal digits, connector punctuation, join controls) and \s (White_Space).
+std::string onig_compatible(const std::string& p) {
+  static const std::string kWord = R"(\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control})";
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < p.size(); ++i) {
+    char c = p[i];
+    if (c == '\\' && i + 1 < p.size()) {
+      char n = p[i + 1];
+      ++i;
+      if (n == 'w') {
+        out += in_class ? kWord : "[" + kWord + "]";
+      } else if (n == 'W' && !in_class) {
+        out += "[^" + kWord + "]";
+      } else if (n == 's') {
+        out += "\\p{White_Space}";
+      } else if (n == 'S' && !in_class) {
+        out += "\\P{White_Space}";
+      } else if ((n == 'p' || n == 'P') && i + 1 < p.size() && p[i + 1] == '{') {
+        size_t close = p.find('}', i);
+        if (close == std::string::npos) close = p.size() - 1;
+        out += '\\';
+        out.append(p, i, close - i + 1);
+        i = close;
+      } else {
+        out += '\\';
+        out += n;
+      }
+      continue;
+    }
+    if (in_class && c == '[' && i + 1 < p.size() && p[i + 1] == ':') {  // [:alpha:]
+      size_t close = p.find(":]", i + 2);
+      if (close != std::string::npos) {
+        out.append(p, i, close + 2 - i);
+        i = close + 1;
+        continue;
+      }
+    }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out += c;
+      // A ']' right after '[' or '[^' is a literal.
+      if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
+      if (i + 1 < p.size() && p[i + 1] == ']') out += p[++i];
+      continue;
+    }
+    if (in_class && c == ']') in_class = false;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+Regex::Regex(const std::string& onig_pattern) {
   int err = 0;
   PCRE2_SIZE off = 0;
+  std::string pattern = onig_compatible(onig_pattern);
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
                                    PCRE2_UTF | PCRE2_UCP, &err, &off, nullptr);
   if (!code) {
     PCRE2_UCHAR buf[256];
     pcre2_get_error_message(err, buf, sizeof(buf));
-    fail<ValueError>("Regex", "pattern '{}' does not compile at offset {}: {}", pattern, off,
+    fail<ValueError>("Regex", "pattern '{}' does not compile at offset {}: {}", onig_pattern, off,
                      reinterpret_cast<const char*>(buf));
   }
   pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);

@@ -48,6 +48,8 @@ std::string utf8_lossy(std::string_view s);
 bool is_whitespace(char32_t c);
 /// ASCII punctuation or a Unicode P* character (the BERT / Punctuation pre-tokenizer test).
 bool is_punctuation(char32_t c);
+/// Rust char::is_numeric (categories Nd, Nl, No).
+bool is_numeric(char32_t c);
 /// Rust char::is_alphanumeric (approximated by the L* and N* categories).
 bool is_alphanumeric(char32_t c);
 /// Unicode category Mn.
@@ -61,7 +63,8 @@ void append_lowercase(std::string& out, char32_t c);
 /// A compiled PCRE2 pattern (UTF + Unicode properties, JIT) used to split text.
 class Regex {
  public:
-  /// Compiles a pattern; throws ValueError when it does not compile.
+  /// Compiles an Oniguruma-syntax pattern (as tokenizer.json holds; \w and \s get their Onig
+  /// Unicode meanings); throws ValueError when it does not compile.
   explicit Regex(const std::string& pattern);
   ~Regex();
   Regex(const Regex&) = delete;

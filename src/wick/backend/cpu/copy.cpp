@@ -46,7 +46,8 @@ void copy_typed(const Tensor& in, D* out_base, const Strides& out_strides, int64
 
 void copy_cast(const Tensor& in, const Tensor& out) {
   out.alloc_contiguous();
-  copy_into(in, out, out.strides(), 0);
+  // Walk `in`'s shape: `out` may have another shape with the same row-major order (reshape).
+  copy_into(in, out, contiguous_strides(in.shape()), 0);
 }
 
 void copy_into(const Tensor& src, const Tensor& dst, const Strides& dst_strides,

@@ -134,6 +134,17 @@ void scatter_typed(const Tensor& idx, const Tensor& src, size_t a, A* acc, const
       A* arow = acc + a_outer(o);
       const T* srow = sp + s_outer(o);
       const I* irow = ip + i_outer(o);
+      if (a_inner.linear() && s_inner.linear() && i_inner.linear()) {
+        // The common case (row-major rows, broadcast indices): plain strided loops.
+        const int64_t as = a_inner.stride(), ss = s_inner.stride(), is_ = i_inner.stride();
+        for (int64_t j = 0; j < n_ax; ++j) {
+          const I* ij = irow + j * i_ax;
+          const T* sj = srow + j * s_ax;
+          for (int64_t i = i0; i < i1; ++i)
+            arow[int64_t(ij[i * is_]) * a_ax + i * as] += A(Compute<T>::load(sj[i * ss]));
+        }
+        continue;
+      }
       for (int64_t j = 0; j < n_ax; ++j) {
         for (int64_t i = i0; i < i1; ++i) {
           const int64_t k = int64_t(irow[j * i_ax + i_inner(i)]);

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "wick/backend/cpu/copy.h"
 #include "wick/backend/cpu/cpu_utils.h"
 
 namespace wick::cpu {
@@ -16,6 +17,15 @@ namespace wick::cpu {
 namespace {
 
 constexpr int kLanes = 8;
+
+// Row-major version of an evaluated input: itself, or a private copy (strided views, say).
+Tensor row_major(const Tensor& t) {
+  if (t.is_contiguous()) return t;
+  Tensor c =
+      Tensor::from_buffer(allocator_for(Device::cpu()).allocate(t.nbytes()), t.shape(), t.dtype());
+  copy_into(t, c, c.strides(), 0);
+  return c;
+}
 
 template <class C, class T, class F>
 C lane_sum(const T* x, int64_t n, F&& f) {
@@ -92,8 +102,10 @@ void layer_typed(const Tensor& x, const Tensor* weight, const Tensor* bias, doub
 
 }  // namespace
 
-void rms_norm(const Tensor& x, const Tensor* weight, double eps, const Tensor& out) {
+void rms_norm(const Tensor& x_in, const Tensor* weight_in, double eps, const Tensor& out) {
   out.alloc_contiguous();
+  Tensor x = row_major(x_in), w = weight_in ? row_major(*weight_in) : Tensor();
+  const Tensor* weight = weight_in ? &w : nullptr;
   dispatch_float(x.dtype(), "rms_norm", [&](auto xt) {
     using T = decltype(xt);
     if (!weight) return rms_typed<T, T, T>(x, nullptr, eps, out);
@@ -107,9 +119,13 @@ void rms_norm(const Tensor& x, const Tensor* weight, double eps, const Tensor& o
   });
 }
 
-void layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, double eps,
+void layer_norm(const Tensor& x_in, const Tensor* weight_in, const Tensor* bias_in, double eps,
                 const Tensor& out) {
   out.alloc_contiguous();
+  Tensor x = row_major(x_in), w = weight_in ? row_major(*weight_in) : Tensor();
+  Tensor b = bias_in ? row_major(*bias_in) : Tensor();
+  const Tensor* weight = weight_in ? &w : nullptr;
+  const Tensor* bias = bias_in ? &b : nullptr;
   dispatch_float(x.dtype(), "layer_norm",
                  [&](auto xt) { layer_typed<decltype(xt)>(x, weight, bias, eps, out); });
 }

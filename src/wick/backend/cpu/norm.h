@@ -5,10 +5,11 @@
 namespace wick::cpu {
 
 /// out = weight * to_x_dtype(x * rsqrt(mean(x^2) + eps)) per row of the last axis. x and weight
-/// row-major; out (allocated here) has the promoted dtype. Accumulates in f32 (f64 for f64 x).
+/// any strides (copied to row-major when needed); out (allocated here) has the promoted dtype.
+/// Accumulates in f32 (f64 for f64 x).
 void rms_norm(const Tensor& x, const Tensor* weight, double eps, const Tensor& out);
 /// out = (x - mean) * rsqrt(var + eps) * weight + bias per row (biased variance). x, weight, bias
-/// row-major and of one dtype; accumulates in f32 (f64 for f64).
+/// any strides and of one dtype; accumulates in f32 (f64 for f64).
 void layer_norm(const Tensor& x, const Tensor* weight, const Tensor* bias, double eps,
                 const Tensor& out);
 

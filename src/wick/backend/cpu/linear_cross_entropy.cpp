@@ -1,0 +1,147 @@
+// Chunked linear + cross-entropy. For each block of C rows: logits [C, V] = h_c W^T by one BLAS
+// gemm into a scratch buffer, then per row (parallel over rows) the max, log-sum-exp and target
+// logit; the loss is lse - logit[target]. The gradient recomputes the block's logits, turns each
+// row into g_i * (softmax - onehot) in place, then dh_c = P W or dW += P^T h_c (gemm). Scratch
+// memory is C * V elements; accumulation is in the compute dtype (f32 or f64) with exp/log sums
+// in double for f32 rows.
+#include "wick/backend/cpu/linear_cross_entropy.h"
+
+#include <cblas.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "wick/core/buffer.h"
+
+#include "wick/backend/cpu/cpu_utils.h"
+
+namespace wick::cpu {
+
+namespace {
+
+template <class T>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc) {
+  auto A = ta ? CblasTrans : CblasNoTrans, B = tb ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, A, B, int(M), int(N), int(K), 1.0f, a, int(lda), b, int(ldb), beta,
+                c, int(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, A, B, int(M), int(N), int(K), 1.0, a, int(lda), b, int(ldb), beta, c,
+                int(ldc));
+}
+
+void check_targets(const int64_t* t, int64_t n, int64_t V, int64_t ignore) {
+  for (int64_t i = 0; i < n; ++i)
+    if (t[i] != ignore && (t[i] < 0 || t[i] >= V))
+      fail<ValueError>("linear_cross_entropy", "target {} at row {} is out of range [0, {})", t[i],
+                       i, V);
+}
+
+// Row-wise max and log-sum-exp of x [V].
+template <class T>
+double row_lse(const T* x, int64_t V) {
+  double mx = -std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < V; ++j) mx = std::max(mx, double(x[j]));
+  if (!std::isfinite(mx)) return mx;  // all -inf, or a +inf/NaN: propagate
+  double s = 0;
+  for (int64_t j = 0; j < V; ++j) s += std::exp(double(x[j]) - mx);
+  return mx + std::log(s);
+}
+
+// Chunk scratch from the CPU allocator, so cpu_peak_bytes() accounts for it.
+template <class T>
+struct Scratch {
+  explicit Scratch(int64_t n)
+      : buf(allocator_for(Device::cpu()).allocate(size_t(std::max<int64_t>(n, 1)) * sizeof(T))),
+        n_(n) {}
+  T* data() { return static_cast<T*>(buf->data()); }
+  T* begin() { return data(); }
+  T* end() { return data() + n_; }
+  std::shared_ptr<Buffer> buf;
+  int64_t n_;
+};
+
+}  // namespace
+
+void linear_cross_entropy(const Tensor& h, const Tensor& w, const Tensor& targets, int64_t ignore,
+                          int64_t chunk_rows, const Tensor& out) {
+  out.alloc_contiguous();
+  const int64_t N = h.shape(0), D = h.shape(1), V = w.shape(0);
+  const int64_t* tg = ptr<int64_t>(targets);
+  check_targets(tg, N, V, ignore);
+  dispatch_float(h.dtype(), "linear_cross_entropy", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      const T *hp = ptr<T>(h), *wp = ptr<T>(w);
+      T* op = ptr<T>(out);
+      const int64_t C = std::max<int64_t>(1, std::min(chunk_rows, N));
+      Scratch<T> logits(C * V);
+      for (int64_t r0 = 0; r0 < N; r0 += C) {
+        const int64_t rows = std::min(C, N - r0);
+        if (D > 0)
+          gemm<T>(false, true, rows, V, D, hp + r0 * D, D, wp, D, T(0), logits.data(), V);
+        else
+          std::fill(logits.begin(), logits.end(), T(0));
+        parallel_for(rows, 1, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) {
+            const int64_t t = tg[r0 + i];
+            const T* x = logits.data() + i * V;
+            op[r0 + i] = t == ignore ? T(0) : T(row_lse(x, V) - double(x[t]));
+          }
+        });
+      }
+    } else {
+      fail<DtypeError>("linear_cross_entropy", "kernel needs f32 or f64");
+    }
+  });
+}
+
+void linear_cross_entropy_grad(const Tensor& h, const Tensor& w, const Tensor& targets,
+                               const Tensor& g, int64_t ignore, int64_t chunk_rows, bool wrt_hidden,
+                               const Tensor& out) {
+  out.alloc_contiguous();
+  const int64_t N = h.shape(0), D = h.shape(1), V = w.shape(0);
+  const int64_t* tg = ptr<int64_t>(targets);
+  check_targets(tg, N, V, ignore);
+  dispatch_float(h.dtype(), "linear_cross_entropy_grad", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      const T *hp = ptr<T>(h), *wp = ptr<T>(w), *gp = ptr<T>(g);
+      T* op = ptr<T>(out);
+      const int64_t C = std::max<int64_t>(1, std::min(chunk_rows, N));
+      Scratch<T> P(C * V);
+      if (!wrt_hidden) std::fill(op, op + V * D, T(0));
+      for (int64_t r0 = 0; r0 < N; r0 += C) {
+        const int64_t rows = std::min(C, N - r0);
+        if (D > 0)
+          gemm<T>(false, true, rows, V, D, hp + r0 * D, D, wp, D, T(0), P.data(), V);
+        else
+          std::fill(P.begin(), P.end(), T(0));
+        parallel_for(rows, 1, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) {
+            const int64_t t = tg[r0 + i];
+            T* x = P.data() + i * V;
+            if (t == ignore) {
+              std::fill(x, x + V, T(0));
+              continue;
+            }
+            const double lse = row_lse(x, V), gi = double(gp[r0 + i]);
+            for (int64_t j = 0; j < V; ++j) x[j] = T(gi * std::exp(double(x[j]) - lse));
+            x[t] = T(double(x[t]) - gi);
+          }
+        });
+        if (D == 0) continue;
+        if (wrt_hidden)
+          gemm<T>(false, false, rows, D, V, P.data(), V, wp, D, T(0), op + r0 * D, D);
+        else
+          gemm<T>(true, false, V, D, rows, P.data(), V, hp + r0 * D, D, T(1), op, D);
+      }
+    } else {
+      fail<DtypeError>("linear_cross_entropy_grad", "kernel needs f32 or f64");
+    }
+  });
+}
+
+}  // namespace wick::cpu

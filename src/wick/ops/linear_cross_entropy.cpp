@@ -1,0 +1,138 @@
+// linear_cross_entropy: a fused primitive producing per-row losses [N] (chunked, see
+// backend/cpu/linear_cross_entropy.cpp) whose vjp is a second fused primitive per wanted input
+// (hidden or weight), each recomputing logits chunk-wise. The gradient primitive's own vjp goes
+// through the plain-op reference, so second derivatives work too.
+#include "wick/ops/linear_cross_entropy.h"
+
+#include "wick/backend/cpu/linear_cross_entropy.h"
+#include "wick/core/autograd.h"
+#include "wick/core/primitive.h"
+#include "wick/ops/creation.h"
+#include "wick/ops/elementwise.h"
+#include "wick/ops/matmul.h"
+#include "wick/ops/reduce.h"
+#include "wick/ops/views.h"
+
+namespace wick {
+
+namespace {
+
+constexpr int64_t kChunkElems = int64_t(1) << 22;  // 4M logits (16 MiB in f32) per chunk
+
+// Per-row losses [N] and the not-ignored mask [N] as plain ops.
+std::pair<Tensor, Tensor> reference_rows(const Tensor& h, const Tensor& w, const Tensor& targets,
+                                         int64_t ignore) {
+  const int64_t N = h.shape(0), V = w.shape(0);
+  const DType dt = h.dtype();
+  Tensor logits = linear(h, w);
+  Tensor t = astype(targets, DType::i64);
+  Tensor valid = not_equal(t, full({N}, double(ignore), DType::i64));
+  Tensor hit =
+      logical_and(equal(reshape(arange(V), {1, V}), reshape(t, {N, 1})), reshape(valid, {N, 1}));
+  Tensor picked = sum(where(hit, logits, scalar(0, dt)), {-1});
+  Tensor rows = where(valid, logsumexp(logits, {-1}) - picked, scalar(0, dt));
+  return {rows, valid};
+}
+
+class LinearCrossEntropyGrad final : public Primitive {
+ public:
+  LinearCrossEntropyGrad(int64_t ignore, int64_t chunk, bool wrt_hidden)
+      : ignore_(ignore), chunk_(chunk), wrt_hidden_(wrt_hidden) {}
+  const char* name() const override { return "linear_cross_entropy_grad"; }
+  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
+    cpu::linear_cross_entropy_grad(in[0], in[1], in[2], in[3], ignore_, chunk_, wrt_hidden_, out);
+  }
+  // Second order: differentiate the plain-op form of this gradient.
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& ct,
+                          const std::vector<bool>& wanted) override {
+    std::vector<Tensor> leaves;
+    for (size_t i : {0, 1, 3}) leaves.push_back(stop_gradient(in[i]));
+    Tensor rows = reference_rows(leaves[0], leaves[1], in[2], ignore_).first;
+    Tensor f = sum(rows * leaves[2]);
+    Tensor grad = wick::vjp({f}, {ones_like(f)}, {leaves[wrt_hidden_ ? 0 : 1]})[0];
+    auto gs = wick::vjp({grad}, {ct}, leaves);
+    std::vector<Tensor> out(4);
+    if (wanted[0]) out[0] = gs[0];
+    if (wanted[1]) out[1] = gs[1];
+    if (wanted[3]) out[3] = gs[2];
+    return out;
+  }
+
+ private:
+  const int64_t ignore_, chunk_;
+  const bool wrt_hidden_;
+};
+
+class LinearCrossEntropy final : public Primitive {
+ public:
+  LinearCrossEntropy(int64_t ignore, int64_t chunk) : ignore_(ignore), chunk_(chunk) {}
+  const char* name() const override { return "linear_cross_entropy"; }
+  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
+    cpu::linear_cross_entropy(in[0], in[1], in[2], ignore_, chunk_, out);
+  }
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
+                          const std::vector<bool>& wanted) override {
+    std::vector<Tensor> out(3);
+    Tensor gc = contiguous(g);
+    for (int k = 0; k < 2; ++k) {
+      if (!wanted[k]) continue;
+      auto prim = std::make_shared<LinearCrossEntropyGrad>(ignore_, chunk_, k == 0);
+      out[k] = Tensor::make(in[k].shape(), in[k].dtype(), in[k].device(), prim,
+                            {in[0], in[1], in[2], gc});
+    }
+    return out;
+  }
+
+ private:
+  const int64_t ignore_, chunk_;
+};
+
+void check_inputs(const Tensor& h, const Tensor& w, const Tensor& t, const char* op) {
+  if (h.ndim() != 2) fail<ShapeError>(op, "hidden must be [N, D], got {}", shape_str(h.shape()));
+  if (w.ndim() != 2 || w.shape(1) != h.shape(1))
+    fail<ShapeError>(op, "weight must be [V, {}], got {}", h.shape(1), shape_str(w.shape()));
+  if (!is_floating(h.dtype()) || h.dtype() != w.dtype())
+    fail<DtypeError>(op, "hidden and weight must share a float dtype, got {} and {}",
+                     dtype_name(h.dtype()), dtype_name(w.dtype()));
+  if (!is_integral(t.dtype()))
+    fail<DtypeError>(op, "targets must be i32 or i64, got {}", dtype_name(t.dtype()));
+  if (t.ndim() != 1 || t.shape(0) != h.shape(0))
+    fail<ShapeError>(op, "targets shape {}; expected [{}]", shape_str(t.shape()), h.shape(0));
+  if (h.device() != w.device() || t.device() != h.device())
+    fail<ValueError>(op, "hidden, weight and targets must be on one device");
+}
+
+Tensor reduce_rows(const Tensor& rows, const Tensor& valid, Reduction reduction) {
+  if (reduction == Reduction::none) return rows;
+  if (reduction == Reduction::sum) return sum(rows);
+  return sum(rows) / sum(astype(valid, rows.dtype()));
+}
+
+}  // namespace
+
+Tensor linear_cross_entropy(const Tensor& hidden, const Tensor& weight, const Tensor& targets,
+                            int64_t ignore_index, Reduction reduction, int64_t chunk_rows) {
+  check_inputs(hidden, weight, targets, "linear_cross_entropy");
+  if (chunk_rows < 0)
+    fail<ValueError>("linear_cross_entropy", "chunk_rows must be >= 0, got {}", chunk_rows);
+  const int64_t N = hidden.shape(0), V = weight.shape(0);
+  const int64_t chunk = chunk_rows > 0 ? chunk_rows : std::max<int64_t>(1, kChunkElems / V);
+  const DType dt = hidden.dtype();
+  const DType ct = dt == DType::f64 ? DType::f64 : DType::f32;
+  Tensor h = contiguous(astype(hidden, ct)), w = contiguous(astype(weight, ct));
+  Tensor t = contiguous(astype(targets, DType::i64));
+  Tensor rows = Tensor::make({N}, ct, hidden.device(),
+                             std::make_shared<LinearCrossEntropy>(ignore_index, chunk), {h, w, t});
+  Tensor valid = not_equal(t, full({N}, double(ignore_index), DType::i64));
+  return astype(reduce_rows(rows, valid, reduction), dt);
+}
+
+Tensor linear_cross_entropy_reference(const Tensor& hidden, const Tensor& weight,
+                                      const Tensor& targets, int64_t ignore_index,
+                                      Reduction reduction) {
+  check_inputs(hidden, weight, targets, "linear_cross_entropy_reference");
+  auto [rows, valid] = reference_rows(hidden, weight, targets, ignore_index);
+  return reduce_rows(rows, valid, reduction);
+}
+
+}  // namespace wick

@@ -1,0 +1,52 @@
+// Op coverage: every primitive in ops/primitives.def must have a forward test and, unless it is
+// non-differentiable, a gradient test in this binary. Coverage is recorded by testing::allclose
+// (forward) and testing::check_grad (gradient) on pending graphs. This file sorts last so its test
+// runs after all the others.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "testing/testing.h"
+#include "wick/core/primitive.h"
+
+namespace wick {
+namespace {
+
+// Primitives without a gradient test by design: their output is never differentiated through.
+// Append new non-differentiable primitives here (sorted).
+const std::set<std::string> kNonDifferentiable = {
+    "argmax",      "equal",       "greater",    "greater_equal", "less", "less_equal",
+    "logical_and", "logical_not", "logical_or", "not_equal",     "sign", "stop_gradient",
+};
+
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+TEST(ZZCoverage, EveryPrimitiveHasForwardAndGradientTests) {
+  const std::string filter = ::testing::GTEST_FLAG(filter);
+  if (filter != "*" && !filter.empty())
+    GTEST_SKIP() << "coverage needs the whole suite (filter '" << filter << "' is active)";
+  const auto& fwd = testing::covered(testing::Coverage::forward);
+  const auto& grad = testing::covered(testing::Coverage::gradient);
+  std::set<std::string> listed;
+  for (const char* n : all_primitive_names()) {
+    std::string name = n;
+    EXPECT_TRUE(listed.insert(name).second) << name << " is listed twice in primitives.def";
+    EXPECT_TRUE(has(fwd, name)) << "primitive '" << name << "' has no forward test";
+    if (!kNonDifferentiable.count(name)) {
+      EXPECT_TRUE(has(grad, name)) << "primitive '" << name << "' has no gradient test";
+    }
+  }
+  // A primitive that ran in a test but is missing from primitives.def is a listing mistake.
+  for (const auto* cov : {&fwd, &grad})
+    for (const auto& name : *cov)
+      EXPECT_TRUE(listed.count(name)) << "primitive '" << name << "' is not in primitives.def";
+  for (const auto& name : kNonDifferentiable)
+    EXPECT_TRUE(listed.count(name)) << "'" << name << "' in kNonDifferentiable is not a primitive";
+}
+
+}  // namespace
+}  // namespace wick
