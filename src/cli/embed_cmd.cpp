@@ -25,7 +25,7 @@ struct EmbedArgs {
   std::optional<std::string> prefix;
   std::string pooling;
   bool no_normalize = false;
-  int64_t batch_tokens = 8192;
+  int64_t batch_tokens = 1024;
   std::string format = "jsonl";
   std::string output;
 };
