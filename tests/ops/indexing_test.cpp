@@ -317,21 +317,22 @@ TEST(ScatterAdd, NonContiguousInputs) {
 }
 
 TEST(ScatterAdd, ManyRepeatsAreDeterministic) {
-  // 5000 rows land on 7: each output sums ~700 values; columns run in parallel.
-  Tensor base = make_input({7, 300}, 36, DType::f32), src = make_input({5000, 300}, 37, DType::f32);
-  Tensor idx = make_indices({5000, 300}, 7, 38);
+  // 2000 rows land on 7: each output sums ~290 values; columns run in parallel.
+  Tensor base = make_input({7, 300}, 36, DType::f32), src = make_input({2000, 300}, 37, DType::f32);
+  Tensor idx = make_indices({2000, 300}, 7, 38);
   Tensor y1 = scatter_add(base, 0, idx, src), y2 = scatter_add(base, 0, idx, src);
   auto want = ref_scatter_add(base.to_vector<double>(), {7, 300}, idx.to_vector<int64_t>(),
-                              {5000, 300}, src.to_vector<double>(), {5000, 300}, 0);
-  // f32 sums of ~700 N(0,1) terms: measured error ~2e-5.
-  EXPECT_TRUE(testing::allclose(y1, want, 2e-4, 1e-5));
+                              {2000, 300}, src.to_vector<double>(), {2000, 300}, 0);
+  // f32 sums of ~290 N(0,1) terms: measured max abs error 4.5e-5 at |y| ~ 37.
+  EXPECT_TRUE(testing::allclose(y1, want, 1e-4, 1e-5));
   EXPECT_EQ(y1.to_vector<float>(), y2.to_vector<float>());
-  // bf16 accumulates in f32: the only error is the final rounding.
+  // bf16 accumulates in f32: the error is the final rounding, at most half a bf16 step (2^-8
+  // relative); rounding every add in bf16 would be far worse. Measured 2.9e-3 relative.
   Tensor yb = scatter_add(astype(base, DType::bf16), 0, idx, astype(src, DType::bf16));
   auto wantb = ref_scatter_add(astype(base, DType::bf16).to_vector<double>(), {7, 300},
-                               idx.to_vector<int64_t>(), {5000, 300},
-                               astype(src, DType::bf16).to_vector<double>(), {5000, 300}, 0);
-  EXPECT_TRUE(testing::allclose(yb, wantb, 1e-3, 8e-3));
+                               idx.to_vector<int64_t>(), {2000, 300},
+                               astype(src, DType::bf16).to_vector<double>(), {2000, 300}, 0);
+  EXPECT_TRUE(testing::allclose(yb, wantb, 1e-6, 4e-3));
 }
 
 TEST(ScatterAdd, GradientBothInputs) {

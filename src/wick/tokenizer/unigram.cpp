@@ -1,3 +1,4 @@
+// Unigram model: Viterbi over the lattice of vocabulary pieces.
 #include <fmt/format.h>
 
 #include <limits>
