@@ -7,6 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${WICK_BENCH_THREADS:-2}"
+# Both sides use libgomp. On a shared, oversubscribed machine its default spin-waiting burns the
+# time slices the other threads need (measured here: 2-4x slower for both); sleeping waits are
+# fairer there. Set OMP_WAIT_POLICY=active to measure the default.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 py=/usr/bin/python3
 if ! $py -c 'import torch, numpy' 2>/dev/null; then
   echo "needs Debian's python3-torch: apt-get install -y python3-torch python3-numpy libopenblas0-pthread" >&2
@@ -19,6 +23,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 $py bench/embed_torch.py make "$work/minilm" tests/fixtures/models/bert_mean/tokenizer.json
 
+echo "== OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load:$(uptime | sed 's/.*load average://')"
 echo "== wick ($threads threads)"
 OMP_NUM_THREADS=$threads WICK_EMBED_BENCH_MODEL="$work/minilm" WICK_EMBED_BENCH_DUMP="$work/dump.json" \
