@@ -20,6 +20,9 @@ void register_all(CLI::App& app) {
   register_search(app);
   register_tokenize(app);
   register_merge(app);
+  register_generate(app);
+  register_chat(app);
+  register_perplexity(app);
 }
 
 void run_selected(CLI::App& app) {

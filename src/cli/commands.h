@@ -19,5 +19,10 @@ void register_info(CLI::App& app);
 void register_search(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_merge(CLI::App& app);
+void register_generate(CLI::App& app);
+void register_chat(CLI::App& app);
+void register_perplexity(CLI::App& app);
+/// Prints what a model folder holds (wick info --model DIR).
+void print_model_info(const std::string& dir);
 
 }  // namespace wick::cli

@@ -2,6 +2,8 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <memory>
+#include <string>
 
 #include "cli/commands.h"
 #include "wick/build_info.h"
@@ -11,7 +13,10 @@ namespace wick::cli {
 
 void register_info(CLI::App& app) {
   auto* sub = app.add_subcommand("info", "Print build and runtime information");
-  add_runner(sub, [] {
+  auto model = std::make_shared<std::string>();
+  sub->add_option("--model", *model, "Describe this model folder instead");
+  add_runner(sub, [model] {
+    if (!model->empty()) return print_model_info(*model);
     std::printf("wick %s\n", WICK_VERSION);
     std::printf("build type: %s\n", WICK_BUILD_TYPE);
     std::printf("backends: %s\n", wick::backends_string().c_str());

@@ -17,8 +17,9 @@ namespace {
 // Primitives without a gradient test by design: their output is never differentiated through.
 // Append new non-differentiable primitives here (sorted).
 const std::set<std::string> kNonDifferentiable = {
-    "argmax",      "equal",       "greater",    "greater_equal", "less", "less_equal",
-    "logical_and", "logical_not", "logical_or", "not_equal",     "sign", "stop_gradient",
+    "argmax",    "equal",      "greater",       "greater_equal", "kv_cache_write",
+    "less",      "less_equal", "logical_and",   "logical_not",   "logical_or",
+    "not_equal", "sign",       "stop_gradient",
 };
 
 bool has(const std::vector<std::string>& v, const std::string& s) {

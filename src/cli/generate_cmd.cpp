@@ -1,0 +1,89 @@
+// wick generate: text generation from a prompt, streamed to stdout.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "wick/generate/generator.h"
+
+namespace wick::cli {
+
+void register_generate(CLI::App& app) {
+  auto* sub = app.add_subcommand("generate", "Generate text from a prompt");
+  struct Args {
+    std::string model, prompt, adapter, dtype;
+    bool chat = false, json = false;
+    int64_t max_tokens = 256;
+    std::optional<double> temperature, top_p, min_p, repeat_penalty;
+    std::optional<int64_t> top_k;
+    uint64_t seed = 0;
+    std::vector<std::string> stop;
+  };
+  auto a = std::make_shared<Args>();
+  sub->add_option("--model", a->model, "Model folder (config.json, safetensors, tokenizer.json)")
+      ->required();
+  sub->add_option("--prompt", a->prompt, "Prompt text")->required();
+  sub->add_option("--adapter", a->adapter, "PEFT LoRA adapter folder");
+  sub->add_flag("--chat", a->chat, "Apply the model's chat template to the prompt");
+  sub->add_option("--max-tokens", a->max_tokens, "Most tokens to generate")->capture_default_str();
+  sub->add_option("--temperature", a->temperature,
+                  "Sampling temperature (0: greedy; default from generation_config.json, else "
+                  "greedy)");
+  sub->add_option("--top-k", a->top_k, "Keep the k most likely tokens (0: off)");
+  sub->add_option("--top-p", a->top_p, "Nucleus sampling mass (1: off)");
+  sub->add_option("--min-p", a->min_p, "Drop tokens below min-p times the top probability");
+  sub->add_option("--repeat-penalty", a->repeat_penalty, "Repetition penalty (1: off)");
+  sub->add_option("--seed", a->seed, "Random seed")->capture_default_str();
+  sub->add_option("--stop", a->stop, "Stop when this text appears (repeatable)");
+  sub->add_option("--dtype", a->dtype, "Compute dtype: f32, bf16 or f16 (default: as stored)");
+  sub->add_flag("--json", a->json,
+                "Print one JSON object at the end (ids, text, finish reason, speeds) instead of "
+                "streaming text");
+  add_runner(sub, [a] {
+    LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter);
+    std::vector<int32_t> prompt =
+        a->chat ? encode_chat_prompt(m, a->prompt) : m.tokenizer.encode(a->prompt, true);
+    generate::GenerateOptions o;
+    o.max_tokens = a->max_tokens;
+    o.sampling = default_sampling(m.generation);
+    if (a->temperature) o.sampling.temperature = *a->temperature;
+    if (a->top_k) o.sampling.top_k = *a->top_k;
+    if (a->top_p) o.sampling.top_p = *a->top_p;
+    if (a->min_p) o.sampling.min_p = *a->min_p;
+    if (a->repeat_penalty) o.sampling.repetition_penalty = *a->repeat_penalty;
+    o.sampling.seed = a->seed;
+    o.stop = a->stop;
+    o.eos_ids = m.eos_ids;
+    generate::TextCallback stream;
+    if (!a->json)
+      stream = [](std::string_view s) {
+        std::fwrite(s.data(), 1, s.size(), stdout);
+        std::fflush(stdout);
+      };
+    auto r = generate::generate(*m.model, m.tokenizer, prompt, o, stream);
+    if (a->json) {
+      nlohmann::json j;
+      j["prompt_tokens"] = r.prompt_tokens;
+      j["tokens"] = r.tokens;
+      j["text"] = r.text;
+      j["finish_reason"] = generate::finish_reason_name(r.finish_reason);
+      j["prefill_tokens_per_second"] = r.prefill_tokens_per_second();
+      j["decode_tokens_per_second"] = r.decode_tokens_per_second();
+      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    } else {
+      std::printf("\n");
+      std::fprintf(stderr,
+                   "[%zu prompt tokens, %.1f tok/s prefill; %zu generated, %.1f tok/s "
+                   "decode; finish: %s]\n",
+                   r.prompt_tokens.size(), r.prefill_tokens_per_second(), r.tokens.size(),
+                   r.decode_tokens_per_second(), generate::finish_reason_name(r.finish_reason));
+    }
+  });
+}
+
+}  // namespace wick::cli

@@ -1,0 +1,50 @@
+// Model loading shared by the model commands.
+#include "cli/model_options.h"
+
+#include "wick/core/errors.h"
+#include "wick/generate/generator.h"
+#include "wick/lora/lora.h"
+
+namespace wick::cli {
+
+std::optional<DType> parse_compute_dtype(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  if (s == "f32" || s == "float32") return DType::f32;
+  if (s == "bf16" || s == "bfloat16") return DType::bf16;
+  if (s == "f16" || s == "float16") return DType::f16;
+  fail<ValueError>("cli", "--dtype '{}' is not supported; expected f32, bf16 or f16", s);
+}
+
+LoadedModel load_model_for_cli(const std::string& dir, const std::string& dtype,
+                               const std::string& adapter) {
+  models::LoadOptions o;
+  o.dtype = parse_compute_dtype(dtype);
+  LoadedModel m{models::load_causal_lm(dir, o),
+                Tokenizer::from_file(dir),
+                io::load_generation_config(dir),
+                {}};
+  m.eos_ids = generate::default_eos_ids(dir, m.model->config());
+  // A PEFT adapter attaches LoRA layers to the matching Linear modules (unmerged).
+  if (!adapter.empty()) lora::load_adapter(*m.model, adapter);
+  return m;
+}
+
+generate::SamplerOptions default_sampling(const io::GenerationConfig& g) {
+  generate::SamplerOptions s;
+  s.temperature = 0;  // transformers: greedy unless do_sample
+  if (g.do_sample.value_or(false)) {
+    s.temperature = g.temperature.value_or(1.0);
+    s.top_k = g.top_k.value_or(50);  // transformers' default top_k when sampling
+    s.top_p = g.top_p.value_or(1.0);
+  }
+  s.repetition_penalty = g.repetition_penalty.value_or(1.0);
+  return s;
+}
+
+std::vector<int32_t> encode_chat_prompt(const LoadedModel&, const std::string&) {
+  fail<NotImplemented>("chat",
+                       "chat templates are not available in this build yet "
+                       "(src/wick/tokenizer/chat_template.h is missing)");
+}
+
+}  // namespace wick::cli

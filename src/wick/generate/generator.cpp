@@ -1,0 +1,169 @@
+// Decode loop (see generator.h).
+#include "wick/generate/generator.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "wick/ops.h"
+
+namespace wick::generate {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+Tensor ids_tensor(std::span<const int32_t> ids) {
+  std::vector<int64_t> v(ids.begin(), ids.end());
+  return from_vector<int64_t>(v, {1, int64_t(v.size())});
+}
+
+// Logits of the last position as f32 on the host.
+std::vector<float> last_logits(const Tensor& logits) {
+  const int64_t V = logits.shape(-1);
+  Tensor row = reshape(slice(logits, 1, logits.shape(1) - 1, logits.shape(1)), {V});
+  return row.to_vector<float>();
+}
+
+// Streams text while holding back any tail that could start a stop string.
+class StopStream {
+ public:
+  StopStream(const std::vector<std::string>& stop, const TextCallback& cb) : stop_(stop), cb_(cb) {
+    for (const auto& s : stop_)
+      if (s.empty()) fail<ValueError>("generate", "empty stop string");
+  }
+  // Adds text; returns true when a stop string has appeared (the text is cut before it).
+  bool add(std::string_view piece) {
+    text_ += piece;
+    size_t longest = 0;
+    for (const auto& s : stop_) longest = std::max(longest, s.size());
+    const size_t from = emitted_ > longest ? emitted_ - longest : 0;
+    size_t cut = std::string::npos;
+    for (const auto& s : stop_) cut = std::min(cut, text_.find(s, from));
+    if (cut != std::string::npos) {
+      text_.resize(cut);
+      emit(cut);
+      return true;
+    }
+    // Hold back the longest suffix that is a proper prefix of a stop string.
+    size_t hold = 0;
+    for (const auto& s : stop_)
+      for (size_t n = std::min(s.size() - 1, text_.size()); n > hold; --n)
+        if (text_.compare(text_.size() - n, n, s, 0, n) == 0) {
+          hold = n;
+          break;
+        }
+    emit(text_.size() - hold);
+    return false;
+  }
+  void flush() { emit(text_.size()); }
+  const std::string& text() const { return text_; }
+
+ private:
+  void emit(size_t upto) {
+    if (upto > emitted_ && cb_) cb_(std::string_view(text_).substr(emitted_, upto - emitted_));
+    emitted_ = std::max(emitted_, upto);
+  }
+  const std::vector<std::string>& stop_;
+  const TextCallback& cb_;
+  std::string text_;
+  size_t emitted_ = 0;
+};
+
+}  // namespace
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::eos:
+      return "eos";
+    case FinishReason::stop:
+      return "stop";
+    case FinishReason::length:
+      return "length";
+  }
+  return "length";
+}
+
+double GenerateResult::prefill_tokens_per_second() const {
+  return prefill_seconds > 0 ? double(prompt_tokens.size()) / prefill_seconds : 0.0;
+}
+
+double GenerateResult::decode_tokens_per_second() const {
+  return decode_seconds > 0 ? double(decode_steps) / decode_seconds : 0.0;
+}
+
+std::vector<int64_t> default_eos_ids(const std::filesystem::path& model_dir,
+                                     const io::LlamaConfig& config) {
+  io::GenerationConfig g = io::load_generation_config(model_dir);
+  return g.eos_token_id.empty() ? config.eos_token_id : g.eos_token_id;
+}
+
+GenerateResult generate(models::CausalLM& model, const Tokenizer& tokenizer,
+                        std::span<const int32_t> prompt, const GenerateOptions& options,
+                        const TextCallback& on_text) {
+  if (prompt.empty()) fail<ValueError>("generate", "empty prompt (no token ids)");
+  if (options.max_tokens < 0)
+    fail<ValueError>("generate", "max_tokens must be >= 0, got {}", options.max_tokens);
+  const int64_t V = model.config().vocab_size;
+  for (int32_t t : prompt)
+    if (t < 0 || t >= V)
+      fail<ValueError>("generate", "prompt id {} outside the vocabulary of {}", t, V);
+  GenerateResult r;
+  r.prompt_tokens.assign(prompt.begin(), prompt.end());
+  if (options.max_tokens == 0) return r;
+  Sampler sampler(options.sampling);
+  StopStream stream(options.stop, on_text);
+  StreamDecoder decoder(tokenizer);
+  models::KVCache cache =
+      model.make_cache(1, int64_t(prompt.size()) + std::max<int64_t>(options.max_tokens, 1));
+
+  auto t0 = Clock::now();
+  std::vector<float> logits =
+      last_logits(model.forward(ids_tensor(prompt), &cache, models::LogitsFor::last));
+  r.prefill_seconds = seconds_since(t0);
+  auto t1 = Clock::now();
+  for (;;) {
+    const int32_t next = sampler.sample(logits, r.prompt_tokens, r.tokens);
+    r.tokens.push_back(next);
+    if (std::find(options.eos_ids.begin(), options.eos_ids.end(), int64_t(next)) !=
+        options.eos_ids.end()) {
+      r.finish_reason = FinishReason::eos;
+      break;
+    }
+    if (stream.add(decoder.step(next))) {
+      r.finish_reason = FinishReason::stop;
+      break;
+    }
+    if (int64_t(r.tokens.size()) >= options.max_tokens) {
+      r.finish_reason = FinishReason::length;
+      break;
+    }
+    const int32_t step_ids[1] = {next};
+    logits = last_logits(model.forward(ids_tensor(step_ids), &cache, models::LogitsFor::last));
+    ++r.decode_steps;
+  }
+  if (r.finish_reason != FinishReason::stop && stream.add(decoder.finish()))
+    r.finish_reason = FinishReason::stop;
+  stream.flush();
+  r.decode_seconds = seconds_since(t1);
+  r.text = stream.text();
+  return r;
+}
+
+std::vector<int32_t> greedy_no_cache(models::CausalLM& model, std::span<const int32_t> prompt,
+                                     int64_t max_tokens) {
+  std::vector<int32_t> seq(prompt.begin(), prompt.end()), out;
+  for (int64_t i = 0; i < max_tokens; ++i) {
+    std::vector<float> logits =
+        last_logits(model.forward(ids_tensor(seq), nullptr, models::LogitsFor::last));
+    const int32_t next = argmax(logits);
+    out.push_back(next);
+    seq.push_back(next);
+  }
+  return out;
+}
+
+}  // namespace wick::generate

@@ -1,0 +1,258 @@
+// Llama-family decoder (see llama.h for the transformers classes it matches).
+#include "wick/models/llama.h"
+
+#include <cmath>
+#include <numbers>
+#include <string>
+
+#include "wick/ops.h"
+#include "wick/ops/kv_cache.h"
+
+namespace wick::models {
+
+namespace {
+
+constexpr const char* kOp = "llama";
+
+// transformers' default: head_dim = hidden_size / num_attention_heads unless given.
+int64_t head_dim_of(const io::LlamaConfig& c) {
+  return c.head_dim > 0 ? c.head_dim : c.hidden_size / c.num_attention_heads;
+}
+int64_t kv_heads_of(const io::LlamaConfig& c) {
+  return c.num_key_value_heads > 0 ? c.num_key_value_heads : c.num_attention_heads;
+}
+
+void validate(const io::LlamaConfig& c) {
+  auto positive = [](int64_t v, const char* key) {
+    if (v <= 0) fail<ValueError>(kOp, "config '{}' must be positive, got {}", key, v);
+  };
+  positive(c.hidden_size, "hidden_size");
+  positive(c.intermediate_size, "intermediate_size");
+  positive(c.num_hidden_layers, "num_hidden_layers");
+  positive(c.num_attention_heads, "num_attention_heads");
+  positive(c.vocab_size, "vocab_size");
+  if (c.num_attention_heads % kv_heads_of(c) != 0)
+    fail<ValueError>(kOp, "num_attention_heads {} is not a multiple of num_key_value_heads {}",
+                     c.num_attention_heads, kv_heads_of(c));
+  if (c.head_dim <= 0 && c.hidden_size % c.num_attention_heads != 0)
+    fail<ValueError>(kOp, "hidden_size {} is not a multiple of num_attention_heads {}",
+                     c.hidden_size, c.num_attention_heads);
+  if (head_dim_of(c) % 2 != 0)
+    fail<ValueError>(kOp, "head_dim must be even for rotary embeddings, got {}", head_dim_of(c));
+  if (c.hidden_act != "silu")
+    fail<NotImplemented>(kOp, "hidden_act '{}' is not supported; expected silu", c.hidden_act);
+}
+
+}  // namespace
+
+Tensor llama_inv_freq(const io::LlamaConfig& c) {
+  const int64_t dim = head_dim_of(c);
+  std::vector<float> f(size_t(dim / 2));
+  // f32 throughout, in transformers' order of operations, so the angles match bit for bit.
+  for (int64_t i = 0; i < dim / 2; ++i)
+    f[size_t(i)] = 1.0f / std::pow(float(c.rope_theta), float(2 * i) / float(dim));
+  const auto& s = c.rope_scaling;
+  if (s.type == io::RopeScaling::Type::linear) {
+    for (auto& x : f) x = x / float(s.factor);
+  } else if (s.type == io::RopeScaling::Type::llama3) {
+    const float old_len = float(s.original_max_position_embeddings);
+    const float low = float(s.low_freq_factor), high = float(s.high_freq_factor);
+    const float factor = float(s.factor);
+    const float low_wavelen = old_len / low, high_wavelen = old_len / high;
+    for (auto& x : f) {
+      const float wavelen = 2.0f * std::numbers::pi_v<float> / x;
+      float scaled = wavelen > low_wavelen ? x / factor : x;
+      const bool medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
+      if (medium) {
+        const float smooth = (old_len / wavelen - low) / (high - low);
+        scaled = (1.0f - smooth) * scaled / factor + smooth * scaled;
+      }
+      x = scaled;
+    }
+  }
+  return from_vector<float>(f, {dim / 2});
+}
+
+RMSNorm::RMSNorm(int64_t dim, double eps) : eps_(eps) {
+  register_parameter("weight", &weight, {dim});
+}
+
+Tensor RMSNorm::forward(const Tensor& x) const { return rms_norm(x, weight, eps_); }
+
+Embedding::Embedding(int64_t vocab, int64_t dim) {
+  register_parameter("weight", &weight, {vocab, dim});
+}
+
+Tensor Embedding::forward(const Tensor& ids) const { return embedding(weight, ids); }
+
+LlamaAttention::LlamaAttention(const io::LlamaConfig& c)
+    : q_proj(c.hidden_size, c.num_attention_heads * head_dim_of(c), c.qkv_bias),
+      k_proj(c.hidden_size, kv_heads_of(c) * head_dim_of(c), c.qkv_bias),
+      v_proj(c.hidden_size, kv_heads_of(c) * head_dim_of(c), c.qkv_bias),
+      o_proj(c.num_attention_heads * head_dim_of(c), c.hidden_size, c.o_bias),
+      heads_(c.num_attention_heads),
+      kv_heads_(kv_heads_of(c)),
+      head_dim_(head_dim_of(c)) {
+  register_module("q_proj", &q_proj);
+  register_module("k_proj", &k_proj);
+  register_module("v_proj", &v_proj);
+  register_module("o_proj", &o_proj);
+  if (c.qk_norm) {
+    // Qwen3Attention: RMSNorm over each head's Dh features of q and k, before rope.
+    q_norm.emplace(head_dim_, c.rms_norm_eps);
+    k_norm.emplace(head_dim_, c.rms_norm_eps);
+    register_module("q_norm", &*q_norm);
+    register_module("k_norm", &*k_norm);
+  }
+}
+
+Tensor LlamaAttention::forward(const Tensor& x, const Tensor& inv_freq, int64_t offset,
+                               Tensor* cache_k, Tensor* cache_v, int64_t window) {
+  const int64_t B = x.shape(0), T = x.shape(1);
+  Tensor q = reshape(q_proj.forward(x), {B, T, heads_, head_dim_});
+  Tensor k = reshape(k_proj.forward(x), {B, T, kv_heads_, head_dim_});
+  Tensor v = reshape(v_proj.forward(x), {B, T, kv_heads_, head_dim_});
+  if (q_norm) {
+    q = q_norm->forward(q);
+    k = k_norm->forward(k);
+  }
+  // [B, T, H, Dh] -> [B, H, T, Dh] views; rope writes row-major outputs.
+  q = rope(transpose(q, 1, 2), inv_freq, offset, RopeLayout::rotate_half);
+  k = rope(transpose(k, 1, 2), inv_freq, offset, RopeLayout::rotate_half);
+  v = transpose(v, 1, 2);
+  int64_t S = T;
+  if (cache_k) {
+    // Append to the cache in place; attention reads the filled prefix (a view).
+    S = offset + T;
+    *cache_k = kv_cache_write(*cache_k, k, offset);
+    *cache_v = kv_cache_write(*cache_v, v, offset);
+    k = slice(*cache_k, 2, 0, S);
+    v = slice(*cache_v, 2, 0, S);
+  }
+  Tensor out;
+  if (window > 0 && S > window) {
+    // Sliding attention (Mistral/Qwen2): query at absolute position p sees keys p - window < s <=
+    // p.
+    Tensor rows = reshape(arange(double(S - T), double(S), 1, DType::i64), {T, 1});
+    Tensor cols = reshape(arange(S), {1, S});
+    Tensor allowed = logical_and(less_equal(cols, rows), greater(cols, rows - double(window)));
+    out = scaled_dot_product_attention(q, k, v, allowed, Causal::no);
+  } else {
+    out = scaled_dot_product_attention(q, k, v, std::nullopt, Causal::yes);
+  }
+  return o_proj.forward(reshape(transpose(out, 1, 2), {B, T, heads_ * head_dim_}));
+}
+
+LlamaMLP::LlamaMLP(const io::LlamaConfig& c)
+    : gate_proj(c.hidden_size, c.intermediate_size, c.mlp_bias),
+      up_proj(c.hidden_size, c.intermediate_size, c.mlp_bias),
+      down_proj(c.intermediate_size, c.hidden_size, c.mlp_bias) {
+  register_module("gate_proj", &gate_proj);
+  register_module("up_proj", &up_proj);
+  register_module("down_proj", &down_proj);
+}
+
+Tensor LlamaMLP::forward(const Tensor& x) {
+  return down_proj.forward(silu(gate_proj.forward(x)) * up_proj.forward(x));
+}
+
+LlamaDecoderLayer::LlamaDecoderLayer(const io::LlamaConfig& c, int64_t window)
+    : self_attn(c),
+      mlp(c),
+      input_layernorm(c.hidden_size, c.rms_norm_eps),
+      post_attention_layernorm(c.hidden_size, c.rms_norm_eps),
+      window_(window) {
+  register_module("self_attn", &self_attn);
+  register_module("mlp", &mlp);
+  register_module("input_layernorm", &input_layernorm);
+  register_module("post_attention_layernorm", &post_attention_layernorm);
+}
+
+Tensor LlamaDecoderLayer::forward(const Tensor& x, const Tensor& inv_freq, int64_t offset,
+                                  Tensor* cache_k, Tensor* cache_v) {
+  Tensor h = x + self_attn.forward(input_layernorm.forward(x), inv_freq, offset, cache_k, cache_v,
+                                   window_);
+  return h + mlp.forward(post_attention_layernorm.forward(h));
+}
+
+LlamaForCausalLM::Body::Body(const io::LlamaConfig& c)
+    : embed_tokens(c.vocab_size, c.hidden_size), norm(c.hidden_size, c.rms_norm_eps) {
+  register_module("embed_tokens", &embed_tokens);
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    int64_t window = 0;
+    if (c.sliding_window &&
+        (c.layer_types.empty() || c.layer_types[size_t(i)] == std::string("sliding_attention")))
+      window = *c.sliding_window;
+    layers.push_back(std::make_unique<LlamaDecoderLayer>(c, window));
+    register_module("layers." + std::to_string(i), layers.back().get());
+  }
+  register_module("norm", &norm);
+}
+
+LlamaForCausalLM::LlamaForCausalLM(io::LlamaConfig config, DType dtype)
+    : config_((validate(config), std::move(config))), dtype_(dtype), model_(config_) {
+  if (!is_floating(dtype) || dtype == DType::f64)
+    fail<DtypeError>(kOp, "compute dtype must be f32, bf16 or f16, got {}", dtype_name(dtype));
+  register_module("model", &model_);
+  if (!config_.tie_word_embeddings) {
+    lm_head_.emplace(config_.hidden_size, config_.vocab_size, false);
+    register_module("lm_head", &*lm_head_);
+  }
+  inv_freq_ = llama_inv_freq(config_);
+}
+
+KVCache LlamaForCausalLM::make_cache(int64_t batch, int64_t max_length) const {
+  if (batch <= 0 || max_length <= 0)
+    fail<ValueError>(kOp, "cache needs a positive batch and length, got {} and {}", batch,
+                     max_length);
+  KVCache c;
+  c.batch = batch;
+  c.max_length = max_length;
+  const Shape s = {batch, kv_heads_of(config_), max_length, head_dim_of(config_)};
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+    c.k.push_back(zeros(s, dtype_));
+    c.v.push_back(zeros(s, dtype_));
+  }
+  return c;
+}
+
+Tensor LlamaForCausalLM::forward(const Tensor& ids, KVCache* cache, LogitsFor which,
+                                 ForwardTrace* trace) {
+  if (ids.ndim() != 2 || !is_integral(ids.dtype()))
+    fail<ShapeError>(kOp, "ids must be a 2-d integer tensor [B, T], got {} {}",
+                     dtype_name(ids.dtype()), shape_str(ids.shape()));
+  const int64_t B = ids.shape(0), T = ids.shape(1);
+  if (T == 0) fail<ShapeError>(kOp, "ids has no tokens");
+  const int64_t offset = cache ? cache->length : 0;
+  if (cache) {
+    if (cache->batch != B || int64_t(cache->k.size()) != config_.num_hidden_layers)
+      fail<ShapeError>(kOp, "cache made for batch {} and {} layers; got batch {} for {} layers",
+                       cache->batch, cache->k.size(), B, config_.num_hidden_layers);
+    if (offset + T > cache->max_length)
+      fail<ValueError>(kOp, "cache full: {} + {} tokens exceed its {} positions", offset, T,
+                       cache->max_length);
+  }
+  Tensor h = model_.embed_tokens.forward(ids);
+  if (trace) trace->hidden_states = {h};
+  const size_t L = model_.layers.size();
+  for (size_t i = 0; i < L; ++i) {
+    Tensor *ck = nullptr, *cv = nullptr;
+    if (cache) {
+      // The write's output replaces the cache slot, so the next write depends on this one.
+      ck = &cache->k[i];
+      cv = &cache->v[i];
+    }
+    h = model_.layers[i]->forward(h, inv_freq_, offset, ck, cv);
+    if (trace && i + 1 < L) trace->hidden_states.push_back(h);
+  }
+  if (which == LogitsFor::last && !trace) h = slice(h, 1, T - 1, T);
+  h = model_.norm.forward(h);
+  if (trace) {
+    trace->hidden_states.push_back(h);
+    if (which == LogitsFor::last) h = slice(h, 1, T - 1, T);
+  }
+  if (cache) cache->length += T;
+  return lm_head_ ? lm_head_->forward(h) : linear(h, model_.embed_tokens.weight);
+}
+
+}  // namespace wick::models
