@@ -54,6 +54,23 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* 
   }
 }
 
+// c[1, N] = a[1, K] @ op(b): one matrix-vector product. gemm with M = 1 would pack (copy) all of
+// b on every call, which dominates decoding (a weight is read once per token).
+template <class T>
+void gemv_row(const MatView& va, const MatView& vb, int64_t N, int64_t K, const T* a, const T* b,
+              T* c) {
+  const int inc_a = va.trans == CblasTrans ? int(va.ld) : 1;
+  // b NoTrans is [K, N] row-major: c = b^T a. b Trans is stored [N, K]: c = b a.
+  const bool stored_nk = vb.trans == CblasTrans;
+  const int rows = int(stored_nk ? N : K), cols = int(stored_nk ? K : N);
+  const auto t = stored_nk ? CblasNoTrans : CblasTrans;
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemv(CblasRowMajor, t, rows, cols, 1.0f, b, int(vb.ld), a, inc_a, 0.0f, c, 1);
+  } else {
+    cblas_dgemv(CblasRowMajor, t, rows, cols, 1.0, b, int(vb.ld), a, inc_a, 0.0, c, 1);
+  }
+}
+
 template <class T>
 void matmul_typed(Tensor a, Tensor b, const Tensor& out) {
   const int nd = out.ndim();
@@ -92,6 +109,7 @@ void matmul_typed(Tensor a, Tensor b, const Tensor& out) {
     expect *= a.shape()[size_t(d)];
   }
   if (nb == 1 || (b_shared && a_stacked)) {
+    if (M * nb == 1) return gemv_row<T>(va, vb, N, K, a.data<T>(), b.data<T>(), cp);
     gemm<T>(va.trans == CblasTrans, vb.trans == CblasTrans, M * nb, N, K, a.data<T>(), va.ld,
             b.data<T>(), vb.ld, cp, N);
     return;
@@ -109,6 +127,44 @@ void matmul_typed(Tensor a, Tensor b, const Tensor& out) {
   }
 }
 
+// out[1, N] = a[1, K] @ b where b is a [N, K] row-major weight seen transposed (the decode-time
+// linear layer): one dot product per output, 16-bit values widened in registers, f32 sums, rows
+// split across threads. Returns false for any other layout (the caller then widens to f32).
+template <class T>
+bool lowp_row_typed(const Tensor& a, const Tensor& b, const Tensor& out) {
+  const int nd = out.ndim();
+  const int64_t N = out.shape()[size_t(nd - 1)], K = a.shape()[size_t(nd - 1)];
+  if (out.numel() != N || K == 0) return false;
+  const Strides &as = a.strides(), &bs = b.strides();
+  if (as[size_t(nd - 1)] != 1 || bs[size_t(nd - 2)] != 1 || bs[size_t(nd - 1)] < K) return false;
+  const int64_t ldb = bs[size_t(nd - 1)];
+  std::vector<float> x(static_cast<size_t>(K));
+  const T* ap = a.data<T>();
+  for (int64_t k = 0; k < K; ++k) x[size_t(k)] = Compute<T>::load(ap[k]);
+  const T* bp = b.data<T>();
+  out.alloc_contiguous();
+  T* op = out.data<T>();
+  parallel_for(N, std::max<int64_t>(1, kGrain / K), [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      const T* w = bp + n * ldb;
+      float acc[16] = {};
+      int64_t k = 0;
+      for (; k + 16 <= K; k += 16)
+        for (int j = 0; j < 16; ++j) acc[j] += x[size_t(k + j)] * Compute<T>::load(w[k + j]);
+      float s = 0;
+      for (; k < K; ++k) s += x[size_t(k)] * Compute<T>::load(w[k]);
+      for (int j = 0; j < 16; ++j) s += acc[j];
+      op[n] = Compute<T>::store(s);
+    }
+  });
+  return true;
+}
+
+bool lowp_row_product(const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (out.dtype() == DType::bf16) return lowp_row_typed<bf16>(a, b, out);
+  return lowp_row_typed<f16>(a, b, out);
+}
+
 }  // namespace
 
 void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
@@ -121,6 +177,7 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
       return matmul_typed<double>(a, b, out);
     case DType::bf16:
     case DType::f16: {
+      if (lowp_row_product(a, b, out)) return;
       Tensor o32 = Tensor::from_buffer(
           allocator_for(Device::cpu()).allocate(size_t(out.numel()) * 4), out.shape(), DType::f32);
       matmul_typed<float>(to_f32(a), to_f32(b), o32);
