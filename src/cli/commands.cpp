@@ -23,6 +23,8 @@ void register_all(CLI::App& app) {
   register_generate(app);
   register_chat(app);
   register_perplexity(app);
+  register_train(app);
+  register_quickstart(app);
 }
 
 void run_selected(CLI::App& app) {

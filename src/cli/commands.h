@@ -24,5 +24,7 @@ void register_chat(CLI::App& app);
 void register_perplexity(CLI::App& app);
 /// Prints what a model folder holds (wick info --model DIR).
 void print_model_info(const std::string& dir);
+void register_train(CLI::App& app);
+void register_quickstart(CLI::App& app);
 
 }  // namespace wick::cli

@@ -92,6 +92,10 @@ void apply_config_file(const std::filesystem::path& file, TrainConfig& c,
       bool b = false;
       get(&b);
       c.shuffle = !b;
+    } else if (key == "no-eos") {
+      bool b = false;
+      get(&b);
+      c.add_eos = !b;
     } else if (key == "seed") {
       get(&c.seed);
     } else if (key == "save-every") {

@@ -39,6 +39,19 @@ json read_json(const fs::path& file) {
   }
 }
 
+// Copies every regular file of a model folder except weights (safetensors, their index, .bin).
+void copy_model_files(const fs::path& from, const fs::path& to) {
+  if (fs::equivalent(from, to)) return;
+  for (const auto& e : fs::directory_iterator(from)) {
+    if (!e.is_regular_file()) continue;
+    const std::string name = e.path().filename().string();
+    if (name.ends_with(".safetensors") || name.ends_with(".safetensors.index.json") ||
+        name.ends_with(".bin"))
+      continue;
+    fs::copy_file(e.path(), to / name, fs::copy_options::overwrite_existing);
+  }
+}
+
 }  // namespace
 
 Trainer::Trainer(CausalLM& model, const Tokenizer& tok, TrainConfig config,
@@ -260,6 +273,7 @@ void Trainer::save_final() {
     std::vector<std::pair<std::string, Tensor>> ts;
     for (auto& p : root.parameters()) ts.emplace_back(p.path, *p.tensor);
     io::write_safetensors(cfg_.out / "model.safetensors", ts, {{"format", "pt"}});
+    if (cfg_.model_dir) copy_model_files(*cfg_.model_dir, cfg_.out);
   } else {
     lora::save_adapter(root, cfg_.lora, cfg_.out);
   }

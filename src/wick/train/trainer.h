@@ -57,6 +57,7 @@ struct TrainConfig {
   int64_t grad_accum = 1;
   size_t max_seq_len = 2048;
   bool mask_prompt = false;
+  bool add_eos = true;  // append the model's eos id to each example (train_from_folder)
   bool shuffle = true;
   bool pack = false;
   uint64_t seed = 0;
@@ -69,6 +70,9 @@ struct TrainConfig {
   std::optional<std::filesystem::path> resume;   // a checkpoint folder
   std::optional<std::filesystem::path> resume_adapter;
   std::string base_model_name_or_path;
+  // Full fine-tuning: the model folder whose other files (config.json, generation_config.json,
+  // tokenizer files) are copied next to the trained model.safetensors, making a complete folder.
+  std::optional<std::filesystem::path> model_dir;
 };
 
 /// One optimizer step, as logged.

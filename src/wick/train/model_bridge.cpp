@@ -1,0 +1,114 @@
+#include "wick/train/model_bridge.h"
+
+#include "wick/ops.h"
+#include "wick/tokenizer/chat_template.h"
+
+namespace wick::train {
+
+ModelBridge::ModelBridge(models::CausalLM& model) : model_(model) {
+  for (auto& [path, m] : model_.modules())
+    if (path == "lm_head") lm_head_ = dynamic_cast<nn::Linear*>(m);
+  for (auto& p : model_.parameters())
+    if (p.path == "model.embed_tokens.weight") embed_ = p.tensor;
+  if (!lm_head_ && !embed_)
+    fail<ValueError>("train", "the model has neither lm_head nor model.embed_tokens.weight");
+}
+
+Tensor ModelBridge::hidden_states(const Tensor& ids, const Tensor& positions,
+                                  const std::optional<Tensor>& mask) {
+  if (mask)
+    fail<NotImplemented>("train",
+                         "packed batches need per-token positions and an attention mask, which "
+                         "the {} forward does not take; train without packing",
+                         model_.config().architectures.empty()
+                             ? std::string("model's")
+                             : model_.config().architectures.front());
+  if (positions.ndim() != 2 || positions.shape() != ids.shape())
+    fail<ShapeError>("train", "positions must have the shape of ids {}, got {}",
+                     shape_str(ids.shape()), shape_str(positions.shape()));
+  // LogitsFor::last keeps the unused logits small even in eager mode.
+  // Right-padded rows start at 0: the causal forward is exactly right (padding at the end never
+  // influences earlier positions, and its targets are ignored).
+  const auto pos = positions.to_vector<int64_t>();
+  const int64_t T = ids.shape(1);
+  for (size_t i = 0; i < pos.size(); ++i)
+    if (pos[i] != int64_t(i) % T)
+      fail<NotImplemented>("train", "positions must be 0..T-1 in every row for this model");
+  models::ForwardTrace trace;
+  model_.forward(ids, nullptr, models::LogitsFor::last, &trace);
+  return trace.hidden_states.back();
+}
+
+Tensor ModelBridge::lm_head_weight() {
+  if (lm_head_)
+    return lm_head_->adapter() ? lm_head_->adapter()->merged_weight(lm_head_->weight)
+                               : lm_head_->weight;
+  return *embed_;
+}
+
+void ModelBridge::set_grad_checkpoint(bool on) {
+  if (on)
+    fail<NotImplemented>("train",
+                         "--grad-checkpoint is not implemented (per-layer recomputation needs a "
+                         "checkpoint primitive the engine does not have yet); train without it");
+}
+
+}  // namespace wick::train
+
+namespace wick::train {
+
+SpecialIds special_ids(const std::filesystem::path& dir, const io::LlamaConfig& config) {
+  const io::GenerationConfig gen = io::load_generation_config(dir);
+  SpecialIds s;
+  if (!gen.eos_token_id.empty())
+    s.eos = int32_t(gen.eos_token_id.front());
+  else if (!config.eos_token_id.empty())
+    s.eos = int32_t(config.eos_token_id.front());
+  if (config.pad_token_id)
+    s.pad = int32_t(*config.pad_token_id);
+  else if (gen.pad_token_id)
+    s.pad = int32_t(*gen.pad_token_id);
+  else if (s.eos)
+    s.pad = *s.eos;
+  return s;
+}
+
+ChatRenderer chat_renderer(const std::filesystem::path& model_dir) {
+  std::shared_ptr<const ChatTemplate> tmpl;
+  try {
+    tmpl = std::make_shared<const ChatTemplate>(ChatTemplate::from_folder(model_dir));
+  } catch (const IoError&) {
+    return {};  // no template: {"messages"} data is rejected when it is read
+  }
+  return [tmpl](const std::string& messages_json) {
+    const nlohmann::json messages = nlohmann::json::parse(messages_json);
+    size_t last = messages.size();
+    for (size_t i = messages.size(); i-- > 0;)
+      if (messages[i].value("role", "") == "assistant") {
+        last = i;
+        break;
+      }
+    if (last == messages.size())
+      fail<ValueError>("data", "a {{\"messages\"}} example has no assistant turn to train on");
+    nlohmann::json head = nlohmann::json::array();
+    for (size_t i = 0; i < last; ++i) head.push_back(messages[i]);
+    return std::pair{tmpl->render(head, true), tmpl->render(messages, false)};
+  };
+}
+
+TrainResult train_from_folder(const std::filesystem::path& model_dir, TrainConfig config,
+                              const TrainCallbacks& callbacks) {
+  models::LoadOptions lo;
+  lo.dtype = DType::f32;
+  std::unique_ptr<models::CausalLM> model = models::load_causal_lm(model_dir, lo);
+  const Tokenizer tok = Tokenizer::from_file(model_dir.string());
+  const SpecialIds ids = special_ids(model_dir, model->config());
+  if (!config.model_dir) config.model_dir = model_dir;
+  if (config.base_model_name_or_path.empty()) config.base_model_name_or_path = model_dir.string();
+  ModelBridge bridge(*model);
+  Trainer trainer(bridge, tok, config, config.add_eos ? ids.eos : std::nullopt, ids.pad,
+                  chat_renderer(model_dir));
+  return trainer.run(callbacks);
+}
+
+}  // namespace wick::train
