@@ -15,7 +15,9 @@ void add_runner(CLI::App* sub, Runner run) { runners().emplace_back(sub, std::mo
 
 void register_all(CLI::App& app) {
   // One line per subcommand file.
+  register_embed(app);
   register_info(app);
+  register_search(app);
   register_tokenize(app);
   register_merge(app);
   register_generate(app);

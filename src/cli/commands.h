@@ -14,7 +14,9 @@ void register_all(CLI::App& app);
 /// Runs the subcommand that was parsed.
 void run_selected(CLI::App& app);
 
+void register_embed(CLI::App& app);
 void register_info(CLI::App& app);
+void register_search(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_merge(CLI::App& app);
 void register_generate(CLI::App& app);

@@ -47,7 +47,9 @@ void register_generate(CLI::App& app) {
   add_runner(sub, [a] {
     LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter);
     std::vector<int32_t> prompt =
-        a->chat ? encode_chat_prompt(m, a->prompt) : m.tokenizer.encode(a->prompt, true);
+        a->chat
+            ? encode_chat(m, nlohmann::json::array({{{"role", "user"}, {"content", a->prompt}}}))
+            : m.tokenizer.encode(a->prompt, true);
     generate::GenerateOptions o;
     o.max_tokens = a->max_tokens;
     o.sampling = default_sampling(m.generation);

@@ -4,6 +4,7 @@
 #include "wick/core/errors.h"
 #include "wick/generate/generator.h"
 #include "wick/lora/lora.h"
+#include "wick/tokenizer/chat_template.h"
 
 namespace wick::cli {
 
@@ -19,7 +20,8 @@ LoadedModel load_model_for_cli(const std::string& dir, const std::string& dtype,
                                const std::string& adapter) {
   models::LoadOptions o;
   o.dtype = parse_compute_dtype(dtype);
-  LoadedModel m{models::load_causal_lm(dir, o),
+  LoadedModel m{dir,
+                models::load_causal_lm(dir, o),
                 Tokenizer::from_file(dir),
                 io::load_generation_config(dir),
                 {}};
@@ -41,10 +43,9 @@ generate::SamplerOptions default_sampling(const io::GenerationConfig& g) {
   return s;
 }
 
-std::vector<int32_t> encode_chat_prompt(const LoadedModel&, const std::string&) {
-  fail<NotImplemented>("chat",
-                       "chat templates are not available in this build yet "
-                       "(src/wick/tokenizer/chat_template.h is missing)");
+std::vector<int32_t> encode_chat(const LoadedModel& m, const nlohmann::json& messages) {
+  ChatTemplate t = ChatTemplate::from_folder(m.dir);
+  return m.tokenizer.encode(t.render(messages, true), false);
 }
 
 }  // namespace wick::cli

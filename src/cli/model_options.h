@@ -1,6 +1,8 @@
 #pragma once
 // Shared by the model commands (generate, chat, perplexity, info --model): loading a model folder
 // with its tokenizer and generation defaults.
+#include <nlohmann/json.hpp>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 namespace wick::cli {
 
 struct LoadedModel {
+  std::string dir;
   std::unique_ptr<models::CausalLM> model;
   Tokenizer tokenizer;
   io::GenerationConfig generation;
@@ -26,7 +29,8 @@ LoadedModel load_model_for_cli(const std::string& dir, const std::string& dtype,
                                const std::string& adapter);
 /// Sampling defaults from generation_config.json (greedy unless it sets do_sample).
 generate::SamplerOptions default_sampling(const io::GenerationConfig& g);
-/// Ids of a one-turn user prompt rendered with the model's chat template.
-std::vector<int32_t> encode_chat_prompt(const LoadedModel& m, const std::string& user_text);
+/// Ids of `messages` ([{"role", "content"}, ...]) rendered with the model folder's chat template
+/// and a generation prompt, tokenised without added special tokens (as apply_chat_template does).
+std::vector<int32_t> encode_chat(const LoadedModel& m, const nlohmann::json& messages);
 
 }  // namespace wick::cli

@@ -7,6 +7,7 @@
 #include "../models/tiny_model.h"
 #include "wick/generate/generator.h"
 #include "wick/generate/perplexity.h"
+#include "wick/tokenizer/chat_template.h"
 
 namespace wick::testing {
 namespace {
@@ -169,6 +170,24 @@ TEST(Cli, GenerateJsonPerplexityInfo) {
 
   auto bad = run_cli("generate --model " + d + " --prompt hi --adapter /nonexistent");
   EXPECT_NE(bad.find("error"), std::string::npos) << bad;
+}
+
+TEST(Cli, ChatTemplatePromptAndInteractiveChat) {
+  const std::string d = source_path("tests/fixtures/models/llama");
+  auto j = nlohmann::json::parse(
+      run_cli("generate --model " + d + " --prompt 'Hello there' --chat --max-tokens 3 --json"));
+  ChatTemplate t = ChatTemplate::from_folder(d);
+  Tokenizer tok = Tokenizer::from_file(d);
+  auto msgs = nlohmann::json::array({{{"role", "user"}, {"content", "Hello there"}}});
+  const std::string rendered = t.render(msgs, true);
+  EXPECT_NE(rendered.find("<|im_start|>assistant"), std::string::npos) << rendered;
+  EXPECT_EQ(j["prompt_tokens"].get<std::vector<int32_t>>(), tok.encode(rendered, false));
+  // Two turns through stdin; the second reply is generated from the whole history.
+  const auto input = temp_dir("chat") / "input.txt";
+  std::ofstream(input) << "hi\nhow are you\n";
+  auto out = run_cli("chat --model " + d + " --max-tokens 4 --temperature 0 < " + input.string());
+  EXPECT_EQ(out.find("error"), std::string::npos) << out;
+  EXPECT_GE(std::count(out.begin(), out.end(), '>'), 3) << out;  // three prompts shown
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ struct EmbedOptions {
   std::optional<bool> normalize;
   std::optional<std::string> prefix;  // replaces the folder's default prompt
   std::optional<int64_t> max_length;  // tokens, special tokens included
-  int64_t batch_tokens = 8192;        // padded tokens per batch (at least one text per batch)
+  int64_t batch_tokens = 1024;        // padded tokens per batch (at least one text per batch)
 };
 
 /// hidden [B, T, D], mask [B, T] (i32, 1 keep / 0 pad), mode -> pooled [B, D] f32 (padded positions

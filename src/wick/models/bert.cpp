@@ -12,6 +12,13 @@ namespace wick::models {
 
 namespace {
 constexpr const char* kOp = "bert";
+
+// True when every entry of an integer mask is non-zero (evaluates it).
+bool all_kept(const Tensor& mask) {
+  for (int64_t v : mask.to_vector<int64_t>())
+    if (v == 0) return false;
+  return true;
+}
 }  // namespace
 
 LayerNorm::LayerNorm(int64_t dim, double eps) : eps_(eps) {
@@ -69,12 +76,15 @@ BertSelfAttention::BertSelfAttention(int64_t dim, int64_t heads)
   register_module("value", &value_);
 }
 
-Tensor BertSelfAttention::forward(const Tensor& x, const Tensor& mask) const {
+Tensor BertSelfAttention::forward(const Tensor& x, const std::optional<Tensor>& mask) const {
   const int64_t B = x.shape(0), T = x.shape(1), D = x.shape(2), H = heads_, Dh = D / H;
-  // [B, T, D] -> [B, H, T, Dh] as strided views (BLAS reads them without copies).
+  // [B, T, D] -> [B, H, T, Dh] as strided views (BLAS reads them without copies). The softmax
+  // scale goes on q ([B, T, D]) rather than on the H/Dh-times larger scores.
   auto heads = [&](const Tensor& t) { return transpose(reshape(t, {B, T, H, Dh}), 1, 2); };
-  Tensor ctx = scaled_dot_product_attention(heads(query_.forward(x)), heads(key_.forward(x)),
-                                            heads(value_.forward(x)), mask);
+  Tensor q = heads(query_.forward(x) * (1.0 / std::sqrt(double(Dh))));
+  Tensor scores = matmul(q, mT(heads(key_.forward(x))));  // [B, H, T, T]
+  if (mask) scores = scores + *mask;
+  Tensor ctx = matmul(softmax(scores, -1), heads(value_.forward(x)));
   return reshape(contiguous(transpose(ctx, 1, 2)), {B, T, D});
 }
 
@@ -97,7 +107,7 @@ BertLayer::BertLayer(const io::BertConfig& c)
   register_module("output", &output_);
 }
 
-Tensor BertLayer::forward(const Tensor& x, const Tensor& mask) const {
+Tensor BertLayer::forward(const Tensor& x, const std::optional<Tensor>& mask) const {
   Tensor a = attention_.output.forward(attention_.self.forward(x, mask), x);
   Tensor h = gelu(intermediate_.dense.forward(a));
   return output_.forward(h, a);
@@ -151,9 +161,9 @@ Tensor BertModel::forward(const Tensor& ids, const Tensor& type_ids,
       fail<ShapeError>(kOp, "type ids / attention mask {} must match ids {}", shape_str(t->shape()),
                        shape_str(ids.shape()));
   Tensor x = embeddings_.forward(ids, type_ids);
-  const int64_t B = ids.shape(0), T = ids.shape(1);
-  Tensor mask = attention_mask.valid() ? padding_mask(attention_mask, DType::f32)
-                                       : zeros({B, 1, 1, T}, DType::f32);
+  // No mask at all when nothing is padded (a batch of equal lengths): one pass less per layer.
+  std::optional<Tensor> mask;
+  if (attention_mask.valid() && !all_kept(attention_mask)) mask = padding_mask(attention_mask);
   for (const auto& layer : encoder_.layers) x = layer->forward(x, mask);
   return x;
 }

@@ -5,6 +5,7 @@
 // forward pass always runs in f32 (bf16/f16 weights are widened when loaded).
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "wick/core/tensor.h"
@@ -64,8 +65,8 @@ class BertDenseNorm : public nn::Module {
 class BertSelfAttention : public nn::Module {
  public:
   BertSelfAttention(int64_t dim, int64_t heads);
-  /// x [B, T, D], additive mask [B, 1, 1, T] -> context [B, T, D].
-  Tensor forward(const Tensor& x, const Tensor& mask) const;
+  /// x [B, T, D], additive mask [B, 1, 1, T] (0 / -inf) or none -> context [B, T, D].
+  Tensor forward(const Tensor& x, const std::optional<Tensor>& mask) const;
 
  private:
   int64_t heads_;
@@ -76,8 +77,8 @@ class BertSelfAttention : public nn::Module {
 class BertLayer : public nn::Module {
  public:
   explicit BertLayer(const io::BertConfig& c);
-  /// x [B, T, D], additive mask [B, 1, 1, T] -> [B, T, D].
-  Tensor forward(const Tensor& x, const Tensor& mask) const;
+  /// x [B, T, D], additive mask [B, 1, 1, T] or none -> [B, T, D].
+  Tensor forward(const Tensor& x, const std::optional<Tensor>& mask) const;
 
  private:
   struct Attention : nn::Module {

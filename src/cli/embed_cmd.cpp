@@ -1,0 +1,105 @@
+// wick embed: sentence embeddings of texts as JSON lines, TSV or a NumPy .npy file.
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "wick/core/errors.h"
+#include "wick/embed/embedder.h"
+#include "wick/embed/npy.h"
+#include "wick/io/atomic_file.h"
+
+namespace wick::cli {
+
+namespace {
+
+struct EmbedArgs {
+  std::string model;
+  std::vector<std::string> texts;
+  std::string input;
+  std::optional<std::string> prefix;
+  std::string pooling;
+  bool no_normalize = false;
+  int64_t batch_tokens = 1024;
+  std::string format = "jsonl";
+  std::string output;
+};
+
+// Each line of the file is one text (a final newline does not add an empty text; "\r\n" ends a
+// line too).
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail<IoError>("embed", "cannot open input file '{}'", path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(f, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  if (f.bad()) fail<IoError>("embed", "error reading '{}'", path);
+  return lines;
+}
+
+std::string format_rows(const Tensor& out, const std::string& format) {
+  const int64_t n = out.shape(0), d = out.shape(1);
+  if (format == "npy") return embed::npy_bytes(out);
+  const auto v = out.to_vector<float>();
+  std::string s;
+  for (int64_t i = 0; i < n; ++i) {
+    if (format == "jsonl") s += fmt::format("{{\"index\": {}, \"embedding\": [", i);
+    for (int64_t j = 0; j < d; ++j) {
+      if (j) s += format == "jsonl" ? ", " : "\t";
+      s += fmt::format("{}", v[size_t(i * d + j)]);
+    }
+    s += format == "jsonl" ? "]}\n" : "\n";
+  }
+  return s;
+}
+
+void run_embed(const EmbedArgs& a) {
+  if (a.texts.empty() == a.input.empty())
+    fail<ValueError>("embed", "give the texts with --text or --input (exactly one of them)");
+  embed::EmbedOptions o;
+  if (!a.pooling.empty()) o.pooling = embed::parse_pooling(a.pooling);
+  if (a.no_normalize) o.normalize = false;
+  o.prefix = a.prefix;
+  o.batch_tokens = a.batch_tokens;
+  const auto texts = a.input.empty() ? a.texts : read_lines(a.input);
+  const auto embedder = embed::Embedder::load(a.model, o);
+  const std::string bytes = format_rows(embedder.encode(texts), a.format);
+  if (a.output.empty()) {
+    if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout))
+      fail<IoError>("embed", "cannot write to standard output");
+  } else {
+    io::atomic_write_file(a.output, bytes);
+  }
+}
+
+}  // namespace
+
+void register_embed(CLI::App& app) {
+  auto args = std::make_shared<EmbedArgs>();
+  auto* sub = app.add_subcommand("embed", "Compute sentence embeddings");
+  sub->add_option("--model", args->model, "Model folder (sentence-transformers or plain BERT)")
+      ->required();
+  auto* text = sub->add_option("--text", args->texts, "A text to embed (repeatable)");
+  auto* input = sub->add_option("--input", args->input, "File with one text per line");
+  text->excludes(input);
+  sub->add_option("--prefix", args->prefix,
+                  "Text put before every input (replaces the model's default prompt)");
+  sub->add_option("--pooling", args->pooling, "cls | mean | max | last (default: the model's)");
+  sub->add_flag("--no-normalize", args->no_normalize, "Do not L2-normalise the vectors");
+  sub->add_option("--batch-tokens", args->batch_tokens, "Padded tokens per batch")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--format", args->format, "jsonl | tsv | npy")
+      ->check(CLI::IsMember({"jsonl", "tsv", "npy"}));
+  sub->add_option("--output", args->output, "Write here instead of standard output");
+  add_runner(sub, [args] { run_embed(*args); });
+}
+
+}  // namespace wick::cli
