@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/omp_wait.h"
 #include "wick/quickstart/quickstart.h"
 
 namespace wick::cli {
@@ -27,6 +28,7 @@ std::string one_line(std::string s, size_t max_chars = 90) {
 }
 
 void run(const QuickstartArgs& a) {
+  ensure_passive_omp_wait();
   quickstart::QuickstartOptions o;
   o.out = a.out;
   o.seed = a.seed;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/omp_wait.h"
 #include "wick/train/config_file.h"
 #include "wick/train/model_bridge.h"
 
@@ -65,6 +66,7 @@ void print_step(const train::StepInfo& s, bool tty) {
 }
 
 void run(const TrainArgs& a, CLI::App* sub) {
+  ensure_passive_omp_wait();
   auto given = [&](const char* flag) { return sub->get_option(flag)->count() > 0; };
   train::TrainConfig c;
   std::filesystem::path model_dir;

@@ -246,3 +246,39 @@ TEST(ModelBridge, RejectsPackedBatchesAndUsesTiedEmbeddings) {
 
 }  // namespace
 }  // namespace wick::train
+
+namespace wick::train {
+namespace {
+
+// {"messages"} data through the model folder's chat template (ChatML in the fixtures): with
+// --mask-prompt only the last assistant turn (and the eos) are targets.
+TEST(ChatData, MessagesUseTheFolderTemplateAndMaskThePrompt) {
+  const fs::path d = temp_dir("chat");
+  std::ofstream(d / "train.jsonl")
+      << R"({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello there"}]})"
+      << "\n";
+  auto model = tiny_llama();
+  ModelBridge bridge(*model);
+  TrainConfig c = golden_config(d / "out", 1, 0, 1);
+  c.data = d / "train.jsonl";
+  c.resume_adapter.reset();
+  c.lora.target_modules = {"q_proj"};
+  c.mask_prompt = true;
+  const ChatRenderer chat = chat_renderer(kFx / "models/llama");
+  ASSERT_TRUE(chat);
+  const Tokenizer tok = tiny_tokenizer();
+  Trainer t(bridge, tok, c, 2, 0, chat);
+  const Sample& s = t.train_samples().at(0);
+  const std::string full =
+      "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nhello there<|im_end|>\n";
+  const std::string prompt = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n";
+  std::vector<int32_t> want = tok.encode(full, false);
+  want.push_back(2);  // the text ends with "\n", so the eos id is appended
+  EXPECT_EQ(s.ids, want);
+  const size_t n_prompt = tok.encode(prompt, false).size();
+  for (size_t i = 0; i < s.target.size(); ++i) EXPECT_EQ(s.target[i], i >= n_prompt) << i;
+  fs::remove_all(d);
+}
+
+}  // namespace
+}  // namespace wick::train
