@@ -15,12 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("wick_lora_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path temp_dir(const std::string& name) { return testing::temp_dir("lora_" + name); }
 
 // y = x W^T + s * x A^T B^T in plain loops.
 std::vector<double> ref_forward(const std::vector<double>& x, const std::vector<double>& W,

@@ -140,15 +140,6 @@ inline void write_tiny_model(const std::filesystem::path& dir, const nlohmann::j
   std::ofstream(dir / "tokenizer.json") << tiny_tokenizer_json();
 }
 
-/// A fresh temporary folder.
-inline std::filesystem::path temp_dir(const std::string& name) {
-  auto d =
-      std::filesystem::temp_directory_path() / ("wick_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
-}
-
 /// Independent f64 forward of a Llama-family model: logits [T * V] for one sequence `ids`.
 /// Plain loops; rope inverse frequencies computed here in f64 (with linear / llama3 scaling).
 inline std::vector<double> reference_logits(const io::LlamaConfig& c,

@@ -6,12 +6,22 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "wick/core/graph.h"
 #include "wick/core/primitive.h"
 
 namespace wick::testing {
 
 std::string source_path(const std::string& rel) { return std::string(WICK_SOURCE_DIR) + "/" + rel; }
+
+std::filesystem::path temp_dir(const std::string& name) {
+  auto d =
+      std::filesystem::temp_directory_path() / ("wick_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
 
 Tol default_tol(DType t) {
   switch (t) {

@@ -3,6 +3,7 @@
 // element, f64 finite-difference gradient checks, and the op-coverage record.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@ namespace wick::testing {
 
 /// Absolute path of a file under the source tree (fixtures, goldens).
 std::string source_path(const std::string& rel);
+/// A fresh, empty folder <tmp>/wick_<name>_<pid> (removed first if it exists).
+std::filesystem::path temp_dir(const std::string& name);
 
 /// Default tolerances by dtype (STYLE.md): f32 1e-6/1e-5, f64 1e-12/1e-10, f16 2e-3/1e-2,
 /// bf16 1.6e-2/5e-2.

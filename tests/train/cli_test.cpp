@@ -20,13 +20,7 @@ using nlohmann::json;
 
 const fs::path kFx = testing::source_path("tests/fixtures");
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d =
-      fs::temp_directory_path() / ("wick_train_cli_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path temp_dir(const std::string& name) { return testing::temp_dir("train_cli_" + name); }
 
 // Runs the CLI with `args`; returns its exit status and output (stdout + stderr).
 std::pair<int, std::string> wick(const std::string& args) {

@@ -24,13 +24,7 @@ using nlohmann::json;
 
 const fs::path kFx = testing::source_path("tests/fixtures");
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d =
-      fs::temp_directory_path() / ("wick_parity_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path temp_dir(const std::string& name) { return testing::temp_dir("parity_" + name); }
 
 json read_json(const fs::path& f) {
   std::ifstream in(f);
