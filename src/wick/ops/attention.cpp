@@ -66,9 +66,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   if (causal == Causal::yes && T > S)
     fail<ShapeError>(kOp, "causal attention needs T <= S, got T {} and S {}", T, S);
   const double sc = scale ? *scale : 1.0 / std::sqrt(double(Dh));
-  // [B, Hkv, G*T, S] scores; a view of q when q is row-major. (contiguous() first: reshape of a
-  // non-contiguous view is broken in views.cpp; it would have copied anyway.)
-  Tensor qg = G == 1 ? q : reshape(contiguous(q), {B, Hkv, G * T, Dh});
+  // [B, Hkv, G*T, S] scores; q's reshape is a view when its strides allow.
+  Tensor qg = G == 1 ? q : reshape(q, {B, Hkv, G * T, Dh});
   Tensor scores = matmul(qg, mT(k)) * sc;
   scores = reshape(scores, {B, Hkv, G, T, S});
   const Tensor neg_inf = full({}, -INFINITY, q.dtype());
@@ -78,7 +77,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     while (m.ndim() < 4) m = unsqueeze(m, 0);
     const int64_t mh = m.shape(1);
     Shape split = {m.shape(0), mh == 1 ? 1 : Hkv, mh == 1 ? 1 : G, m.shape(2), m.shape(3)};
-    m = reshape(mh == 1 ? m : contiguous(m), split);
+    m = reshape(m, split);
     scores = m.dtype() == DType::boolean ? where(m, scores, neg_inf) : scores + m;
   }
   if (causal == Causal::yes) scores = where(causal_allowed(T, S), scores, neg_inf);

@@ -59,10 +59,8 @@ class Take final : public Primitive {
     gs[size_t(axis_)] = idx.numel();
     Shape is(gs.size(), 1);
     is[size_t(axis_)] = idx.numel();
-    // contiguous() first: views' reshape of a non-contiguous input (a broadcast cotangent, say)
-    // currently copies with the wrong strides when the rank changes.
-    Tensor ib = broadcast_to(reshape(contiguous(idx), is), gs);
-    Tensor g2 = idx.ndim() == 1 ? g : reshape(contiguous(g), gs);
+    Tensor ib = broadcast_to(reshape(idx, is), gs);
+    Tensor g2 = idx.ndim() == 1 ? g : reshape(g, gs);
     return {scatter_add(zeros_view(x.shape(), g.dtype(), g.device()), axis_, ib, g2), Tensor()};
   }
 

@@ -65,9 +65,8 @@ void check_positions(const Tensor& x, const Tensor& positions, const char* op) {
   if (positions.device() != x.device()) fail<ValueError>(op, "positions is on another device");
 }
 
-// v [..., Dh/2] -> [..., Dh]: cat(v, v) for rotate_half, each element twice for interleaved.
-// The explicit contiguous() works around reshape of a non-contiguous view passing strides of the
-// wrong rank to its copy (views.cpp), which corrupts memory.
+// v [..., Dh/2] -> [..., Dh]: cat(v, v) for rotate_half, each element twice for interleaved
+// (reshape copies the broadcast view once).
 Tensor spread(const Tensor& v, RopeLayout layout) {
   Shape s = v.shape();
   const int64_t half = s.back();
@@ -76,11 +75,11 @@ Tensor spread(const Tensor& v, RopeLayout layout) {
   if (layout == RopeLayout::rotate_half) {
     two.insert(two.end(), {2, half});
     out.push_back(2 * half);
-    return reshape(contiguous(broadcast_to(unsqueeze(contiguous(v), -2), two)), out);
+    return reshape(broadcast_to(unsqueeze(v, -2), two), out);
   }
   two.insert(two.end(), {half, 2});
   out.push_back(2 * half);
-  return reshape(contiguous(broadcast_to(unsqueeze(contiguous(v), -1), two)), out);
+  return reshape(broadcast_to(unsqueeze(v, -1), two), out);
 }
 
 }  // namespace
