@@ -2,7 +2,7 @@
 # Extra CI step: builds the libFuzzer targets with clang (ASan + UBSan) and fuzzes each for a
 # bounded time, starting from the seed corpus and the known-broken files. Any crash, sanitizer
 # report or unexpected exception fails CI; the input that caused it is left in build-fuzz/.
-# WICK_FUZZ_SECONDS sets the time per target (default 60).
+# WICK_FUZZ_SECONDS sets the time per target (default 60); WICK_FUZZ_CMAKE_ARGS adds cmake arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${WICK_FUZZ_SECONDS:-60}"
@@ -15,8 +15,9 @@ if ! echo 'int main(){}' | clang++ -fopenmp -x c++ - -o /dev/null >/dev/null 2>&
 fi
 
 echo "== fuzz build (clang, libFuzzer + ASan + UBSan)"
+# shellcheck disable=SC2086  # WICK_FUZZ_CMAKE_ARGS holds extra cmake arguments, split on spaces
 CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DWICK_BUILD_FUZZ=ON -DWICK_BUILD_TESTS=OFF -DWICK_BUILD_BENCH=OFF >/dev/null
+  -DWICK_BUILD_FUZZ=ON -DWICK_BUILD_TESTS=OFF -DWICK_BUILD_BENCH=OFF ${WICK_FUZZ_CMAKE_ARGS:-} >/dev/null
 cmake --build build-fuzz --target safetensors_header_fuzz
 
 echo "== fuzz safetensors_header_fuzz for ${secs}s"

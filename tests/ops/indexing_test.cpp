@@ -11,7 +11,7 @@
 namespace wick {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
+using testing::kInf;
 
 const std::vector<DType> kAllDtypes = {DType::f32, DType::f64, DType::bf16,   DType::f16,
                                        DType::i32, DType::i64, DType::boolean};

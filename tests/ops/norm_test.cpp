@@ -49,12 +49,12 @@ std::vector<double> ref_layer(const std::vector<double>& x, int64_t D, const std
   return y;
 }
 
-const DType kFloats[] = {DType::f32, DType::f64, DType::bf16, DType::f16};
+const DType kNormFloats[] = {DType::f32, DType::f64, DType::bf16, DType::f16};
 const Shape kShapes[] = {{1, 1}, {3, 127}, {2, 3, 4097}, {5}};
 
 TEST(RmsNorm, MatchesLoopReferenceAllDtypes) {
   int seed = 0;
-  for (DType dt : kFloats)
+  for (DType dt : kNormFloats)
     for (const auto& s : kShapes)
       for (bool with_w : {true, false}) {
         const int64_t D = s.back();
@@ -106,7 +106,7 @@ TEST(RmsNorm, NonContiguousInputsAndNaNRows) {
   EXPECT_TRUE(allclose(rms_norm(xt, w, 1e-6), ref, 1e-6, 1e-5));
   // A NaN or Inf poisons its row only.
   std::vector<double> v = {1, 2, NAN, 4, 1, 2, 3, 4, INFINITY, 0, 1, 2};
-  for (DType dt : kFloats) {
+  for (DType dt : kNormFloats) {
     auto y = rms_norm(astype(from_vector(v, {3, 4}), dt), std::nullopt, 1e-6).to_vector<double>();
     for (int i = 0; i < 4; ++i) EXPECT_TRUE(std::isnan(y[size_t(i)])) << dtype_name(dt);
     for (int i = 4; i < 8; ++i) EXPECT_TRUE(std::isfinite(y[size_t(i)])) << dtype_name(dt);
@@ -116,7 +116,7 @@ TEST(RmsNorm, NonContiguousInputsAndNaNRows) {
 
 TEST(LayerNorm, MatchesLoopReferenceAllDtypes) {
   int seed = 100;
-  for (DType dt : kFloats)
+  for (DType dt : kNormFloats)
     for (const auto& s : kShapes)
       for (int variant = 0; variant < 3; ++variant) {  // weight+bias, weight only, neither
         const int64_t D = s.back();

@@ -40,13 +40,13 @@ struct Case {
   int axis;
 };
 
-const DType kFloats[] = {DType::f32, DType::f64, DType::bf16, DType::f16};
+const DType kSoftmaxFloats[] = {DType::f32, DType::f64, DType::bf16, DType::f16};
 
 TEST(Softmax, MatchesLoopReferenceAllDtypesAndAxes) {
   const Case cases[] = {{{1}, 0},        {{3, 5}, -1},   {{127, 3}, 0},
                         {{2, 4097}, -1}, {{4, 3, 5}, 1}, {{3, 1, 7}, 1}};
   int seed = 0;
-  for (DType dt : kFloats)
+  for (DType dt : kSoftmaxFloats)
     for (const auto& c : cases)
       for (bool log : {false, true}) {
         Tensor x = astype(testing::randn(c.shape, ++seed) * 3.0, dt);
@@ -85,7 +85,7 @@ TEST(Softmax, LargeMagnitudesNaNAndInfRows) {
   const double inf = INFINITY, nan = NAN;
   // rows: huge values (stable), one -inf entry, a NaN, all -inf (NaN like PyTorch), +inf.
   std::vector<double> v = {1000, 999, -1000, 5, -inf, 1, 0, nan, 2, -inf, -inf, -inf, inf, 1, 2};
-  for (DType dt : kFloats) {
+  for (DType dt : kSoftmaxFloats) {
     Tensor x = astype(from_vector(v, {5, 3}), dt);
     for (bool log : {false, true}) {
       auto ref = ref_softmax(x.to_vector<double>(), {5, 3}, 1, log);

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -12,10 +13,15 @@
 
 namespace wick::testing {
 
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
 /// Absolute path of a file under the source tree (fixtures, goldens).
 std::string source_path(const std::string& rel);
 /// A fresh, empty folder <tmp>/wick_<name>_<pid> (removed first if it exists).
 std::filesystem::path temp_dir(const std::string& name);
+/// The committed fixtures folder, tests/fixtures.
+inline std::filesystem::path fixtures_dir() { return source_path("tests/fixtures"); }
 
 /// Default tolerances by dtype (STYLE.md): f32 1e-6/1e-5, f64 1e-12/1e-10, f16 2e-3/1e-2,
 /// bf16 1.6e-2/5e-2.

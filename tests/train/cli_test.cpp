@@ -18,9 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const fs::path kFx = testing::source_path("tests/fixtures");
-
-fs::path temp_dir(const std::string& name) { return testing::temp_dir("train_cli_" + name); }
+fs::path cli_dir(const std::string& name) { return testing::temp_dir("train_cli_" + name); }
 
 // Runs the CLI with `args`; returns its exit status and output (stdout + stderr).
 std::pair<int, std::string> wick(const std::string& args) {
@@ -42,19 +40,19 @@ std::vector<json> read_jsonl(const fs::path& f) {
 }
 
 TEST(TrainCli, LoraRunMatchesPeftLossesAndWritesAdapterMetricsPlot) {
-  const fs::path out = temp_dir("lora");
-  const std::string model = (kFx / "models/llama").string();
+  const fs::path out = cli_dir("lora");
+  const std::string model = (testing::fixtures_dir() / "models/llama").string();
   auto [rc, text] = wick(
       fmt::format("train --model {} --data {} --out {} --resume-adapter {} --lr 1e-3 --iters 3 "
                   "--batch-size 2 --no-shuffle --no-eos --max-grad-norm 0 --save-every 2",
-                  model, (kFx / "train/data.jsonl").string(), out.string(),
-                  (kFx / "train/start_adapter").string()));
+                  model, (testing::fixtures_dir() / "train/data.jsonl").string(), out.string(),
+                  (testing::fixtures_dir() / "train/start_adapter").string()));
   ASSERT_EQ(rc, 0) << text;
   EXPECT_NE(text.find("step 3/3"), std::string::npos) << text;
   for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "metrics.jsonl",
                         "loss.svg", "checkpoint-2/optimizer.safetensors"})
     EXPECT_TRUE(fs::exists(out / f)) << f;
-  std::ifstream lf(kFx / "train/bs2_wd0/log.json");
+  std::ifstream lf(testing::fixtures_dir() / "train/bs2_wd0/log.json");
   const json log = json::parse(lf);
   const auto m = read_jsonl(out / "metrics.jsonl");
   ASSERT_EQ(m.size(), 3u);
@@ -68,11 +66,11 @@ TEST(TrainCli, LoraRunMatchesPeftLossesAndWritesAdapterMetricsPlot) {
 }
 
 TEST(TrainCli, FullRunWritesALoadableModelFolderAndConfigFileWorks) {
-  const fs::path out = temp_dir("full");
+  const fs::path out = cli_dir("full");
   const fs::path cfg =
       out.parent_path() / ("wick_train_cli_cfg_" + std::to_string(::getpid()) + ".yaml");
-  std::ofstream(cfg) << "model: " << (kFx / "models/llama").string() << "\n"
-                     << "data: " << (kFx / "train/data.jsonl").string() << "\n"
+  std::ofstream(cfg) << "model: " << (testing::fixtures_dir() / "models/llama").string() << "\n"
+                     << "data: " << (testing::fixtures_dir() / "train/data.jsonl").string() << "\n"
                      << "lr: 1.0e-3\niters: 2\nbatch_size: 2\nfull: true\n";
   auto [rc, text] = wick(fmt::format("train --config {} --out {}", cfg.string(), out.string()));
   ASSERT_EQ(rc, 0) << text;
@@ -80,7 +78,7 @@ TEST(TrainCli, FullRunWritesALoadableModelFolderAndConfigFileWorks) {
                         "generation_config.json", "metrics.jsonl", "loss.svg"})
     EXPECT_TRUE(fs::exists(out / f)) << f;
   auto trained = models::load_causal_lm(out);
-  auto base = models::load_causal_lm(kFx / "models/llama");
+  auto base = models::load_causal_lm(testing::fixtures_dir() / "models/llama");
   Tensor ids = from_vector<int64_t>({5, 6, 7}, {1, 3});
   const double diff = max(abs(trained->forward(ids) - base->forward(ids))).item<double>();
   EXPECT_GT(diff, 1e-4);  // the weights were trained
@@ -89,18 +87,20 @@ TEST(TrainCli, FullRunWritesALoadableModelFolderAndConfigFileWorks) {
 }
 
 TEST(TrainCli, BadArgumentsGiveOneClearError) {
-  const fs::path out = temp_dir("bad");
-  const std::string model = (kFx / "models/llama").string();
+  const fs::path out = cli_dir("bad");
+  const std::string model = (testing::fixtures_dir() / "models/llama").string();
   auto [rc, text] =
       wick(fmt::format("train --model {} --data /nonexistent.jsonl --out {}", model, out.string()));
   EXPECT_EQ(rc, 1);
   EXPECT_NE(text.find("nonexistent"), std::string::npos) << text;
-  std::tie(rc, text) = wick(fmt::format("train --model {} --data {} --out {} --optimizer lion",
-                                        model, (kFx / "train/data.jsonl").string(), out.string()));
+  std::tie(rc, text) =
+      wick(fmt::format("train --model {} --data {} --out {} --optimizer lion", model,
+                       (testing::fixtures_dir() / "train/data.jsonl").string(), out.string()));
   EXPECT_EQ(rc, 1);
   EXPECT_NE(text.find("lion"), std::string::npos) << text;
-  std::tie(rc, text) = wick(fmt::format("train --model {} --data {} --out {} --grad-checkpoint",
-                                        model, (kFx / "train/data.jsonl").string(), out.string()));
+  std::tie(rc, text) =
+      wick(fmt::format("train --model {} --data {} --out {} --grad-checkpoint", model,
+                       (testing::fixtures_dir() / "train/data.jsonl").string(), out.string()));
   EXPECT_EQ(rc, 1);
   EXPECT_NE(text.find("not implemented"), std::string::npos) << text;
   fs::remove_all(out);

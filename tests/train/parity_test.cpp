@@ -22,9 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const fs::path kFx = testing::source_path("tests/fixtures");
-
-fs::path temp_dir(const std::string& name) { return testing::temp_dir("parity_" + name); }
+fs::path parity_dir(const std::string& name) { return testing::temp_dir("parity_" + name); }
 
 json read_json(const fs::path& f) {
   std::ifstream in(f);
@@ -34,17 +32,19 @@ json read_json(const fs::path& f) {
 std::unique_ptr<models::CausalLM> tiny_llama(const std::string& name = "llama") {
   models::LoadOptions lo;
   lo.dtype = DType::f32;
-  return models::load_causal_lm(kFx / "models" / name, lo);
+  return models::load_causal_lm(testing::fixtures_dir() / "models" / name, lo);
 }
 
-Tokenizer tiny_tokenizer() { return Tokenizer::from_file((kFx / "models/llama").string()); }
+Tokenizer tiny_tokenizer() {
+  return Tokenizer::from_file((testing::fixtures_dir() / "models/llama").string());
+}
 
 // The golden runs' settings: AdamW lr 1e-3, constant lr, no clipping, file order, no eos added.
 TrainConfig golden_config(const fs::path& out, int64_t batch, double wd, int64_t iters) {
   TrainConfig c;
-  c.data = kFx / "train/data.jsonl";
+  c.data = testing::fixtures_dir() / "train/data.jsonl";
   c.out = out;
-  c.resume_adapter = kFx / "train/start_adapter";
+  c.resume_adapter = testing::fixtures_dir() / "train/start_adapter";
   c.optimizer = "adamw";
   c.lr = 1e-3;
   c.weight_decay = wd;
@@ -73,9 +73,9 @@ class GoldenRun : public ::testing::TestWithParam<std::tuple<std::string, int64_
 
 TEST_P(GoldenRun, LossesIdsStepOneAndFinalAdapterMatchPeft) {
   const auto [name, batch, wd] = GetParam();
-  const fs::path gold = kFx / "train" / name;
+  const fs::path gold = testing::fixtures_dir() / "train" / name;
   const json log = read_json(gold / "log.json");
-  const fs::path out = temp_dir(name);
+  const fs::path out = parity_dir(name);
   auto model = tiny_llama();
   ModelBridge bridge(*model);
   Trainer t(bridge, tiny_tokenizer(), golden_config(out, batch, wd, 10), std::nullopt, 0);
@@ -146,23 +146,25 @@ INSTANTIATE_TEST_SUITE_P(Peft, GoldenRun,
                          });
 
 TEST(GoldenRun, ParamsAfterStepOneMatch) {
-  const fs::path out = temp_dir("step1");
+  const fs::path out = parity_dir("step1");
   auto model = tiny_llama();
   ModelBridge bridge(*model);
   Trainer t(bridge, tiny_tokenizer(), golden_config(out, 1, 0.01, 1), std::nullopt, 0);
   t.run();
-  expect_adapter_equals(*model, kFx / "train/bs1_wd0.01/params_after_step1.safetensors", 1e-7,
-                        1e-5);
+  expect_adapter_equals(*model,
+                        testing::fixtures_dir() / "train/bs1_wd0.01/params_after_step1.safetensors",
+                        1e-7, 1e-5);
   fs::remove_all(out);
 }
 
 // One SGD step with lr 1 moves the parameters by exactly minus the gradient: the gradient of an
 // optimizer step, seen through the trainer, for 4 micro-batches of 1 and for one batch of 4.
 TEST(GoldenRun, GradAccumulationEqualsBatchOfFour) {
-  auto st = io::SafeTensorsFile::open(kFx / "train/grad_accum/grads.safetensors");
+  auto st =
+      io::SafeTensorsFile::open(testing::fixtures_dir() / "train/grad_accum/grads.safetensors");
   for (const auto& [batch, accum] : {std::pair<int64_t, int64_t>{1, 4}, {4, 1}}) {
     SCOPED_TRACE(fmt::format("batch {} x accum {}", batch, accum));
-    const fs::path out = temp_dir("accum");
+    const fs::path out = parity_dir("accum");
     auto model = tiny_llama();
     ModelBridge bridge(*model);
     TrainConfig c = golden_config(out, batch, 0, 1);
@@ -191,7 +193,7 @@ class PeftAdapter : public ::testing::TestWithParam<std::pair<std::string, std::
 
 TEST_P(PeftAdapter, LogitsGreedyAndSaveReload) {
   const auto [adapter, base] = GetParam();
-  const fs::path dir = kFx / "adapters" / adapter;
+  const fs::path dir = testing::fixtures_dir() / "adapters" / adapter;
   auto model = tiny_llama(base);
   lora::load_adapter(*model, dir);
   lora::set_training(*model, false);
@@ -207,7 +209,7 @@ TEST_P(PeftAdapter, LogitsGreedyAndSaveReload) {
   EXPECT_EQ(generate::greedy_no_cache(*model, prompt, int64_t(want.size())), want);
 
   // Saved by wick and reloaded onto a fresh model: the same logits, bit for bit.
-  const fs::path out = temp_dir("peft_" + adapter);
+  const fs::path out = parity_dir("peft_" + adapter);
   lora::save_adapter(*model, lora::read_adapter_config(dir), out);
   auto again = tiny_llama(base);
   lora::load_adapter(*again, out);
@@ -247,7 +249,7 @@ namespace {
 // {"messages"} data through the model folder's chat template (ChatML in the fixtures): with
 // --mask-prompt only the last assistant turn (and the eos) are targets.
 TEST(ChatData, MessagesUseTheFolderTemplateAndMaskThePrompt) {
-  const fs::path d = temp_dir("chat");
+  const fs::path d = parity_dir("chat");
   std::ofstream(d / "train.jsonl")
       << R"({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello there"}]})"
       << "\n";
@@ -258,7 +260,7 @@ TEST(ChatData, MessagesUseTheFolderTemplateAndMaskThePrompt) {
   c.resume_adapter.reset();
   c.lora.target_modules = {"q_proj"};
   c.mask_prompt = true;
-  const ChatRenderer chat = chat_renderer(kFx / "models/llama");
+  const ChatRenderer chat = chat_renderer(testing::fixtures_dir() / "models/llama");
   ASSERT_TRUE(chat);
   const Tokenizer tok = tiny_tokenizer();
   Trainer t(bridge, tok, c, 2, 0, chat);

@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) { return testing::temp_dir("train_" + name); }
+fs::path trainer_dir(const std::string& name) { return testing::temp_dir("train_" + name); }
 
 void write(const fs::path& f, const std::string& s) { std::ofstream(f) << s; }
 
@@ -47,7 +47,7 @@ TrainConfig base_config(const fs::path& data, const fs::path& out) {
 }
 
 TEST(Data, MalformedLineNamesFileAndLine) {
-  fs::path d = temp_dir("malformed");
+  fs::path d = trainer_dir("malformed");
   write(d / "train.jsonl", "{\"text\": \"ok\"}\n\n{\"text\": \"ok\"}\n{\"text\": 3}\n");
   try {
     read_jsonl(d / "train.jsonl");
@@ -119,7 +119,7 @@ TEST(Data, PackedLossEqualsPaddedLoss) {
 }
 
 TEST(Trainer, LossFallsAndWritesPeftAdapterMetricsAndPlot) {
-  fs::path d = temp_dir("falls");
+  fs::path d = trainer_dir("falls");
   testing::TinyLM m(testing::char_vocab_size(), 16, 1);
   auto c = base_config(qa_data(d), d / "out");
   c.iters = 30;
@@ -153,7 +153,7 @@ TEST(Trainer, LossFallsAndWritesPeftAdapterMetricsAndPlot) {
 // Accumulating 4 micro-batches of 1 equals one batch of 4 (loss normalised by the total target
 // count of the step, not per micro-batch).
 TEST(Trainer, GradAccumulationEqualsBigBatch) {
-  fs::path d = temp_dir("accum");
+  fs::path d = trainer_dir("accum");
   qa_data(d);
   auto run = [&](int64_t bs, int64_t accum) {
     testing::TinyLM m(testing::char_vocab_size(), 8, 1);
@@ -181,7 +181,7 @@ TEST(Trainer, GradAccumulationEqualsBigBatch) {
 // A run resumed from a checkpoint continues exactly like the uninterrupted run (CPU): data order,
 // dropout masks, optimizer moments and the schedule all come back.
 TEST(Trainer, ResumeEqualsUninterrupted) {
-  fs::path d = temp_dir("resume");
+  fs::path d = trainer_dir("resume");
   qa_data(d);
   auto cfg = [&](const std::string& out) {
     auto c = base_config(d, d / out);
@@ -211,7 +211,7 @@ TEST(Trainer, ResumeEqualsUninterrupted) {
 }
 
 TEST(Trainer, NonFiniteLossStopsAndKeepsLastCheckpoint) {
-  fs::path d = temp_dir("nan");
+  fs::path d = trainer_dir("nan");
   qa_data(d);
   testing::TinyLM m(testing::char_vocab_size(), 8, 1);
   auto c = base_config(d, d / "out");
@@ -244,7 +244,7 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsLastCheckpoint) {
 }
 
 TEST(Trainer, FullFineTuningTrainsEveryParameter) {
-  fs::path d = temp_dir("full");
+  fs::path d = trainer_dir("full");
   qa_data(d);
   testing::TinyLM m(testing::char_vocab_size(), 8, 1);
   auto c = base_config(d, d / "out");

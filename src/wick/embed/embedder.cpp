@@ -15,7 +15,7 @@ namespace wick::embed {
 
 namespace {
 
-constexpr const char* kOp = "embed";
+constexpr const char* kEmbedOp = "embed";
 
 std::string lowercase(std::string_view s) {
   std::string out;
@@ -83,7 +83,7 @@ Embedder Embedder::load(const std::filesystem::path& dir, const EmbedOptions& op
     e.keep_alive_ = model;
     e.model_kind_ = "bert";
   } else {
-    fail<NotImplemented>(kOp,
+    fail<NotImplemented>(kEmbedOp,
                          "{}: model_type '{}' is not supported as an embedder (supported: bert)",
                          config_file.string(), type);
   }
@@ -101,7 +101,8 @@ Embedder Embedder::load(const std::filesystem::path& dir, const EmbedOptions& op
   e.max_length_ = max_positions;
   if (opts.max_length) {
     if (*opts.max_length < 2 || *opts.max_length > max_positions)
-      fail<ValueError>(kOp, "max length {} out of range; expected 2..{} (max_position_embeddings)",
+      fail<ValueError>(kEmbedOp,
+                       "max length {} out of range; expected 2..{} (max_position_embeddings)",
                        *opts.max_length, max_positions);
     e.max_length_ = *opts.max_length;
   } else if (fc.max_seq_length) {
@@ -110,7 +111,7 @@ Embedder Embedder::load(const std::filesystem::path& dir, const EmbedOptions& op
     e.max_length_ = std::min(*fc.model_max_length, max_positions);
   }
   if (opts.batch_tokens < 1)
-    fail<ValueError>(kOp, "batch tokens must be positive, got {}", opts.batch_tokens);
+    fail<ValueError>(kEmbedOp, "batch tokens must be positive, got {}", opts.batch_tokens);
   e.batch_tokens_ = opts.batch_tokens;
   e.tokenizer_.set_truncation({size_t(e.max_length_), false});
   e.tokenizer_.no_padding();

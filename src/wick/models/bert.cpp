@@ -11,7 +11,7 @@
 namespace wick::models {
 
 namespace {
-constexpr const char* kOp = "bert";
+constexpr const char* kBertOp = "bert";
 
 // True when every entry of an integer mask is non-zero (evaluates it).
 bool all_kept(const Tensor& mask) {
@@ -48,7 +48,7 @@ BertEmbeddings::BertEmbeddings(const io::BertConfig& c)
 Tensor BertEmbeddings::forward(const Tensor& ids, const Tensor& type_ids) const {
   const int64_t T = ids.shape(1);
   if (T > position_embeddings_.weight.shape(0))
-    fail<ValueError>(kOp, "sequence of {} tokens exceeds max_position_embeddings {}", T,
+    fail<ValueError>(kBertOp, "sequence of {} tokens exceeds max_position_embeddings {}", T,
                      position_embeddings_.weight.shape(0));
   Tensor x = word_embeddings_.forward(ids);
   if (token_type_embeddings_.weight.valid()) {
@@ -139,13 +139,13 @@ void BertModel::load_weights(const io::Checkpoint& ckpt) {
   // Check every slot first so that the error names the file and the full key.
   for (const auto& p : parameters()) {
     const std::string key = prefix + p.path;
-    if (!ckpt.contains(key)) fail<IoError>(kOp, "{}: missing tensor '{}'", file, key);
+    if (!ckpt.contains(key)) fail<IoError>(kBertOp, "{}: missing tensor '{}'", file, key);
     const auto& info = ckpt.info(key);
     if (info.shape != p.shape)
-      fail<IoError>(kOp, "{}: tensor '{}' has shape {}; expected {}", file, key,
+      fail<IoError>(kBertOp, "{}: tensor '{}' has shape {}; expected {}", file, key,
                     shape_str(info.shape), shape_str(p.shape));
     if (info.dtype != "F32" && info.dtype != "BF16" && info.dtype != "F16")
-      fail<IoError>(kOp, "{}: tensor '{}' has dtype {}; expected F32, BF16 or F16", file, key,
+      fail<IoError>(kBertOp, "{}: tensor '{}' has dtype {}; expected F32, BF16 or F16", file, key,
                     info.dtype);
   }
   nn::load_parameters(*this, [&](const std::string& path) {
@@ -155,11 +155,12 @@ void BertModel::load_weights(const io::Checkpoint& ckpt) {
 
 Tensor BertModel::forward(const Tensor& ids, const Tensor& type_ids,
                           const Tensor& attention_mask) const {
-  if (ids.ndim() != 2) fail<ShapeError>(kOp, "ids must be [B, T], got {}", shape_str(ids.shape()));
+  if (ids.ndim() != 2)
+    fail<ShapeError>(kBertOp, "ids must be [B, T], got {}", shape_str(ids.shape()));
   for (const Tensor* t : {&type_ids, &attention_mask})
     if (t->valid() && t->shape() != ids.shape())
-      fail<ShapeError>(kOp, "type ids / attention mask {} must match ids {}", shape_str(t->shape()),
-                       shape_str(ids.shape()));
+      fail<ShapeError>(kBertOp, "type ids / attention mask {} must match ids {}",
+                       shape_str(t->shape()), shape_str(ids.shape()));
   Tensor x = embeddings_.forward(ids, type_ids);
   // No mask at all when nothing is padded (a batch of equal lengths): one pass less per layer.
   std::optional<Tensor> mask;

@@ -12,7 +12,7 @@ namespace wick::models {
 
 namespace {
 
-constexpr const char* kOp = "llama";
+constexpr const char* kLlamaOp = "llama";
 
 // transformers' default: head_dim = hidden_size / num_attention_heads unless given.
 int64_t head_dim_of(const io::LlamaConfig& c) {
@@ -24,7 +24,7 @@ int64_t kv_heads_of(const io::LlamaConfig& c) {
 
 void validate(const io::LlamaConfig& c) {
   auto positive = [](int64_t v, const char* key) {
-    if (v <= 0) fail<ValueError>(kOp, "config '{}' must be positive, got {}", key, v);
+    if (v <= 0) fail<ValueError>(kLlamaOp, "config '{}' must be positive, got {}", key, v);
   };
   positive(c.hidden_size, "hidden_size");
   positive(c.intermediate_size, "intermediate_size");
@@ -32,15 +32,16 @@ void validate(const io::LlamaConfig& c) {
   positive(c.num_attention_heads, "num_attention_heads");
   positive(c.vocab_size, "vocab_size");
   if (c.num_attention_heads % kv_heads_of(c) != 0)
-    fail<ValueError>(kOp, "num_attention_heads {} is not a multiple of num_key_value_heads {}",
+    fail<ValueError>(kLlamaOp, "num_attention_heads {} is not a multiple of num_key_value_heads {}",
                      c.num_attention_heads, kv_heads_of(c));
   if (c.head_dim <= 0 && c.hidden_size % c.num_attention_heads != 0)
-    fail<ValueError>(kOp, "hidden_size {} is not a multiple of num_attention_heads {}",
+    fail<ValueError>(kLlamaOp, "hidden_size {} is not a multiple of num_attention_heads {}",
                      c.hidden_size, c.num_attention_heads);
   if (head_dim_of(c) % 2 != 0)
-    fail<ValueError>(kOp, "head_dim must be even for rotary embeddings, got {}", head_dim_of(c));
+    fail<ValueError>(kLlamaOp, "head_dim must be even for rotary embeddings, got {}",
+                     head_dim_of(c));
   if (c.hidden_act != "silu")
-    fail<NotImplemented>(kOp, "hidden_act '{}' is not supported; expected silu", c.hidden_act);
+    fail<NotImplemented>(kLlamaOp, "hidden_act '{}' is not supported; expected silu", c.hidden_act);
 }
 
 }  // namespace
@@ -192,7 +193,7 @@ LlamaForCausalLM::Body::Body(const io::LlamaConfig& c)
 LlamaForCausalLM::LlamaForCausalLM(io::LlamaConfig config, DType dtype)
     : config_((validate(config), std::move(config))), dtype_(dtype), model_(config_) {
   if (!is_floating(dtype) || dtype == DType::f64)
-    fail<DtypeError>(kOp, "compute dtype must be f32, bf16 or f16, got {}", dtype_name(dtype));
+    fail<DtypeError>(kLlamaOp, "compute dtype must be f32, bf16 or f16, got {}", dtype_name(dtype));
   register_module("model", &model_);
   if (!config_.tie_word_embeddings) {
     lm_head_.emplace(config_.hidden_size, config_.vocab_size, false);
@@ -203,7 +204,7 @@ LlamaForCausalLM::LlamaForCausalLM(io::LlamaConfig config, DType dtype)
 
 KVCache LlamaForCausalLM::make_cache(int64_t batch, int64_t max_length) const {
   if (batch <= 0 || max_length <= 0)
-    fail<ValueError>(kOp, "cache needs a positive batch and length, got {} and {}", batch,
+    fail<ValueError>(kLlamaOp, "cache needs a positive batch and length, got {} and {}", batch,
                      max_length);
   KVCache c;
   c.batch = batch;
@@ -219,17 +220,18 @@ KVCache LlamaForCausalLM::make_cache(int64_t batch, int64_t max_length) const {
 Tensor LlamaForCausalLM::forward(const Tensor& ids, KVCache* cache, LogitsFor which,
                                  ForwardTrace* trace) {
   if (ids.ndim() != 2 || !is_integral(ids.dtype()))
-    fail<ShapeError>(kOp, "ids must be a 2-d integer tensor [B, T], got {} {}",
+    fail<ShapeError>(kLlamaOp, "ids must be a 2-d integer tensor [B, T], got {} {}",
                      dtype_name(ids.dtype()), shape_str(ids.shape()));
   const int64_t B = ids.shape(0), T = ids.shape(1);
-  if (T == 0) fail<ShapeError>(kOp, "ids has no tokens");
+  if (T == 0) fail<ShapeError>(kLlamaOp, "ids has no tokens");
   const int64_t offset = cache ? cache->length : 0;
   if (cache) {
     if (cache->batch != B || int64_t(cache->k.size()) != config_.num_hidden_layers)
-      fail<ShapeError>(kOp, "cache made for batch {} and {} layers; got batch {} for {} layers",
+      fail<ShapeError>(kLlamaOp,
+                       "cache made for batch {} and {} layers; got batch {} for {} layers",
                        cache->batch, cache->k.size(), B, config_.num_hidden_layers);
     if (offset + T > cache->max_length)
-      fail<ValueError>(kOp, "cache full: {} + {} tokens exceed its {} positions", offset, T,
+      fail<ValueError>(kLlamaOp, "cache full: {} + {} tokens exceed its {} positions", offset, T,
                        cache->max_length);
   }
   Tensor h = model_.embed_tokens.forward(ids);

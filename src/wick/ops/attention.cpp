@@ -16,7 +16,7 @@ namespace wick {
 
 namespace {
 
-constexpr const char* kOp = "scaled_dot_product_attention";
+constexpr const char* kSdpaOp = "scaled_dot_product_attention";
 
 // Bool [T, S]: key s visible from query t when s <= t + (S - T).
 Tensor causal_allowed(int64_t T, int64_t S) {
@@ -28,29 +28,30 @@ Tensor causal_allowed(int64_t T, int64_t S) {
 void check(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask) {
   for (const Tensor* t : {&q, &k, &v})
     if (t->ndim() != 4)
-      fail<ShapeError>(kOp, "q, k, v must be 4-d ([B, H, T, Dh]); got {}", shape_str(t->shape()));
+      fail<ShapeError>(kSdpaOp, "q, k, v must be 4-d ([B, H, T, Dh]); got {}",
+                       shape_str(t->shape()));
   if (!is_floating(q.dtype()))
-    fail<DtypeError>(kOp, "expected float inputs, got {}", dtype_name(q.dtype()));
+    fail<DtypeError>(kSdpaOp, "expected float inputs, got {}", dtype_name(q.dtype()));
   if (k.dtype() != q.dtype() || v.dtype() != q.dtype())
-    fail<DtypeError>(kOp, "q, k, v dtypes differ: {}, {}, {}", dtype_name(q.dtype()),
+    fail<DtypeError>(kSdpaOp, "q, k, v dtypes differ: {}, {}, {}", dtype_name(q.dtype()),
                      dtype_name(k.dtype()), dtype_name(v.dtype()));
   if (k.shape() != v.shape())
-    fail<ShapeError>(kOp, "k {} and v {} shapes differ", shape_str(k.shape()),
+    fail<ShapeError>(kSdpaOp, "k {} and v {} shapes differ", shape_str(k.shape()),
                      shape_str(v.shape()));
   if (k.shape(0) != q.shape(0) || k.shape(3) != q.shape(3))
-    fail<ShapeError>(kOp, "k {} does not match q {}; expected the same B and Dh",
+    fail<ShapeError>(kSdpaOp, "k {} does not match q {}; expected the same B and Dh",
                      shape_str(k.shape()), shape_str(q.shape()));
   if (k.shape(1) == 0 || q.shape(1) % k.shape(1) != 0)
-    fail<ShapeError>(kOp, "q heads {} not a multiple of kv heads {}", q.shape(1), k.shape(1));
+    fail<ShapeError>(kSdpaOp, "q heads {} not a multiple of kv heads {}", q.shape(1), k.shape(1));
   if (mask) {
     if (mask->dtype() != DType::boolean && mask->dtype() != q.dtype())
-      fail<DtypeError>(kOp, "mask dtype {}; expected bool or q's dtype {}",
+      fail<DtypeError>(kSdpaOp, "mask dtype {}; expected bool or q's dtype {}",
                        dtype_name(mask->dtype()), dtype_name(q.dtype()));
     if (mask->ndim() > 4)
-      fail<ShapeError>(kOp, "mask {} has more than 4 axes", shape_str(mask->shape()));
+      fail<ShapeError>(kSdpaOp, "mask {} has more than 4 axes", shape_str(mask->shape()));
     Shape full = {q.shape(0), q.shape(1), q.shape(2), k.shape(2)};
-    if (broadcast_shapes(mask->shape(), full, kOp) != full)
-      fail<ShapeError>(kOp, "mask {} does not broadcast to {}", shape_str(mask->shape()),
+    if (broadcast_shapes(mask->shape(), full, kSdpaOp) != full)
+      fail<ShapeError>(kSdpaOp, "mask {} does not broadcast to {}", shape_str(mask->shape()),
                        shape_str(full));
   }
 }
@@ -64,7 +65,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   const int64_t B = q.shape(0), H = q.shape(1), T = q.shape(2), Dh = q.shape(3);
   const int64_t Hkv = k.shape(1), S = k.shape(2), G = H / Hkv;
   if (causal == Causal::yes && T > S)
-    fail<ShapeError>(kOp, "causal attention needs T <= S, got T {} and S {}", T, S);
+    fail<ShapeError>(kSdpaOp, "causal attention needs T <= S, got T {} and S {}", T, S);
   const double sc = scale ? *scale : 1.0 / std::sqrt(double(Dh));
   // [B, Hkv, G*T, S] scores; q's reshape is a view when its strides allow.
   Tensor qg = G == 1 ? q : reshape(q, {B, Hkv, G * T, Dh});

@@ -310,7 +310,7 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       P("list", a, {});
       return Value(list_of(iterate(v)));
     };
-    f["map"] = [P](const Value& v, const CallArgs& a) {
+    f["map"] = [](const Value& v, const CallArgs& a) {
       Json out = Json::array();
       std::string attribute;
       Value dflt;

@@ -3,9 +3,8 @@
 // head. Each product and the sum are rounded to x's dtype, so bf16/f16 results equal the
 // transformers composition x*cos + rotate_half(x)*sin bit for bit (f64 x too gets f32 cos/sin,
 // as in transformers). Pairs are (i, i + Dh/2) for rotate_half and (2i, 2i + 1) for interleaved.
-// No fused multiply-add: each product is rounded as in the composition (GCC contracts by default
-// in C++ mode).
-#pragma GCC optimize("fp-contract=off")
+// No fused multiply-add: each product is rounded as in the composition. GCC and clang both
+// contract by default, so CMakeLists.txt compiles this file with -ffp-contract=off.
 
 #include "wick/backend/cpu/rope.h"
 
