@@ -114,6 +114,26 @@ void BM_CrossEntropyFwdBwd(benchmark::State& st) {
 }
 BENCHMARK(BM_CrossEntropyFwdBwd)->Args({512, 151936})->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The chunked linear + cross-entropy of training at Qwen2.5-0.5B's head (D 896, V 151,936):
+// loss and d(hidden), the weight frozen as in LoRA. Two [N, V] x D products forward (logits) and
+// two backward (recomputed logits, then P W).
+void BM_LinearCrossEntropyFwdBwd(benchmark::State& st) {
+  const int64_t N = st.range(0), D = 896, V = 151936;
+  Tensor h = rnd({N, D}, 10), w = rnd({V, D}, 11) * 0.03;
+  w.eval();
+  std::vector<int64_t> t(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i) t[size_t(i)] = (i * 7919) % V;
+  Tensor tg = from_vector(t, {N});
+  for (auto _ : st) {
+    auto [loss, g] = value_and_grad(
+        [&](const std::vector<Tensor>& p) { return linear_cross_entropy(p[0], w, tg); }, {h});
+    eval({loss, g[0]});
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(
+      6.0 * double(N * D * V) * double(st.iterations()) / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_LinearCrossEntropyFwdBwd)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_AttentionCausal(benchmark::State& st) {
   const int64_t B = 1, H = 14, Hkv = 2, T = 512, Dh = 64;
   Tensor q = rnd({B, H, T, Dh}, 7), k = rnd({B, Hkv, T, Dh}, 8), v = rnd({B, Hkv, T, Dh}, 9);

@@ -6,6 +6,8 @@
 #include "wick/ops/creation.h"
 #include "wick/ops/elementwise.h"
 #include "wick/ops/indexing.h"
+#include "wick/ops/kv_cache.h"
+#include "wick/ops/linear_cross_entropy.h"
 #include "wick/ops/loss.h"
 #include "wick/ops/matmul.h"
 #include "wick/ops/norm.h"

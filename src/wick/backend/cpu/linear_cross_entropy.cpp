@@ -2,8 +2,8 @@
 // gemm into a scratch buffer, then per row (parallel over rows) the max, log-sum-exp and target
 // logit; the loss is lse - logit[target]. The gradient recomputes the block's logits, turns each
 // row into g_i * (softmax - onehot) in place, then dh_c = P W or dW += P^T h_c (gemm). Scratch
-// memory is C * V elements; accumulation is in the compute dtype (f32 or f64) with exp/log sums
-// in double for f32 rows.
+// memory is C * V elements; accumulation is in the compute dtype (f32 or f64). f32 rows take the
+// vectorised exp_f32 (about 1 ulp) and sum it in double lanes; f64 rows use std::exp.
 #include "wick/backend/cpu/linear_cross_entropy.h"
 
 #include <cblas.h>
@@ -15,6 +15,7 @@
 #include "wick/core/buffer.h"
 
 #include "wick/backend/cpu/cpu_utils.h"
+#include "wick/backend/cpu/softmax.h"
 
 namespace wick::cpu {
 
@@ -39,15 +40,25 @@ void check_targets(const int64_t* t, int64_t n, int64_t V, int64_t ignore) {
                        i, V);
 }
 
-// Row-wise max and log-sum-exp of x [V].
+// Row-wise log-sum-exp of x [V] (NaN if any x is NaN; +-inf when the max is infinite).
 template <class T>
 double row_lse(const T* x, int64_t V) {
-  double mx = -std::numeric_limits<double>::infinity();
-  for (int64_t j = 0; j < V; ++j) mx = std::max(mx, double(x[j]));
-  if (!std::isfinite(mx)) return mx;  // all -inf, or a +inf/NaN: propagate
+  const T mx = row_max(x, V);
+  if (!std::isfinite(mx)) return double(mx);  // all -inf, or a +inf/NaN: propagate
+  double lane[kRowLanes] = {};
+  int64_t j = 0;
+  for (; j + kRowLanes <= V; j += kRowLanes)
+    for (int k = 0; k < kRowLanes; ++k) lane[k] += double(exp_c<T>(x[j + k] - mx));
+  for (; j < V; ++j) lane[0] += double(exp_c<T>(x[j] - mx));
   double s = 0;
-  for (int64_t j = 0; j < V; ++j) s += std::exp(double(x[j]) - mx);
-  return mx + std::log(s);
+  for (int k = 0; k < kRowLanes; ++k) s += lane[k];
+  return double(mx) + std::log(s);
+}
+
+// x <- g * exp(x - lse) over a row of V (the scaled softmax).
+template <class T>
+void row_scaled_softmax(T* x, int64_t V, double lse, double g) {
+  for (int64_t j = 0; j < V; ++j) x[j] = T(g * double(exp_c<T>(T(double(x[j]) - lse))));
 }
 
 // Chunk scratch from the CPU allocator, so cpu_peak_bytes() accounts for it.
@@ -128,7 +139,7 @@ void linear_cross_entropy_grad(const Tensor& h, const Tensor& w, const Tensor& t
               continue;
             }
             const double lse = row_lse(x, V), gi = double(gp[r0 + i]);
-            for (int64_t j = 0; j < V; ++j) x[j] = T(gi * std::exp(double(x[j]) - lse));
+            row_scaled_softmax(x, V, lse, gi);
             x[t] = T(double(x[t]) - gi);
           }
         });
