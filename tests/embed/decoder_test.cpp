@@ -194,6 +194,34 @@ TEST(DecoderEmbedder, Qwen3EmbeddingFolderMatchesTheCausalLmFolder) {
   EXPECT_EQ(st.encode(texts).to_vector<float>(), plain.encode(texts).to_vector<float>());
 }
 
+TEST(DecoderEmbedder, TokenizerTemplateAppendsEndOfText) {
+  // Qwen3-Embedding's tokenizer.json appends <|endoftext|> (id 0 in the fixture) to every text,
+  // and truncation keeps it, as sentence-transformers tokenises.
+  TempDir tmp;
+  make_embedding_folder(tmp / "emb", "pooling_mode_lasttoken");
+  auto tok = io::read_json_file(tmp / "emb" / "tokenizer.json");
+  tok["post_processor"] = nlohmann::json::parse(R"({"type": "TemplateProcessing",
+    "single": [{"Sequence": {"id": "A", "type_id": 0}},
+               {"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}}],
+    "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+             {"SpecialToken": {"id": "<|endoftext|>", "type_id": 1}}],
+    "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [0],
+                                         "tokens": ["<|endoftext|>"]}}})");
+  io::write_json_file(tmp / "emb" / "tokenizer.json", tok);
+  const Embedder st = Embedder::load(tmp / "emb");
+  const Embedder plain = Embedder::load(model_dir("qwen3"));
+  const std::string text = "the quick brown fox";
+  auto want = plain.token_ids({text})[0];
+  want.push_back(0);
+  EXPECT_EQ(st.token_ids({text})[0], want);
+  EXPECT_EQ(st.encode({text}).to_vector<float>(), plain.encode_ids({want}).to_vector<float>());
+  EmbedOptions o;
+  o.max_length = 4;
+  const auto cut = Embedder::load(tmp / "emb", o).token_ids({text})[0];
+  ASSERT_EQ(cut.size(), 4u);
+  EXPECT_EQ(cut.back(), 0);
+}
+
 TEST(DecoderEmbedder, PoolingModuleOverridesTheDecoderDefault) {
   TempDir tmp;
   make_embedding_folder(tmp / "emb", "pooling_mode_mean_tokens");
