@@ -232,6 +232,36 @@ TEST(DecoderEmbedder, PoolingModuleOverridesTheDecoderDefault) {
   EXPECT_LE(max_abs_diff(v, reference(g, g.T, Pooling::mean, true)), kAtol);
 }
 
+// sentence-transformers 6 on the Qwen3-Embedding-style folder that tools/golden/make_goldens.py
+// (section qwen3_embedding) writes: left padding with an attention mask there, right padding and
+// no mask here; <|endoftext|> appended by the tokenizer; the query prompt as a prefix.
+TEST(DecoderEmbedder, Qwen3EmbeddingMatchesSentenceTransformers) {
+  const fs::path dir = model_dir("qwen3_embedding");
+  if (!fs::exists(dir / "golden" / "golden.json"))
+    GTEST_SKIP() << "fixture models/qwen3_embedding not generated yet (make_goldens.py --only "
+                    "qwen3_embedding on the GPU host)";
+  const auto j = io::read_json_file(dir / "golden" / "golden.json");
+  const auto texts = j["texts"].get<std::vector<std::string>>();
+  auto f = io::SafeTensorsFile::open(dir / "golden" / "embeddings.safetensors");
+  const Embedder e = Embedder::load(dir);
+  EXPECT_EQ(e.pooling(), Pooling::last);
+  EXPECT_TRUE(e.normalize());
+  EXPECT_EQ(e.max_length(), j["loaded_max_seq_length"].get<int64_t>());
+  EXPECT_EQ(e.token_ids(texts), (j["token_ids"].get<std::vector<std::vector<int32_t>>>()));
+  for (int64_t budget : {1 << 20, 100, 1}) {
+    EmbedOptions o;
+    o.batch_tokens = budget;
+    const Tensor out = Embedder::load(dir, o).encode(texts);
+    EXPECT_TRUE(wick::testing::allclose(out, f.tensor("batch"), kAtol, 0)) << "budget " << budget;
+    EXPECT_TRUE(wick::testing::allclose(out, f.tensor("single"), kAtol, 0)) << "budget " << budget;
+  }
+  EmbedOptions q;
+  q.prefix = j["query_prompt"].get<std::string>();
+  const Embedder qe = Embedder::load(dir, q);
+  EXPECT_EQ(qe.token_ids(texts), (j["query_token_ids"].get<std::vector<std::vector<int32_t>>>()));
+  EXPECT_TRUE(wick::testing::allclose(qe.encode(texts), f.tensor("query"), kAtol, 0));
+}
+
 template <typename E>
 void expect_error_naming(const fs::path& dir, const std::string& needle) {
   try {

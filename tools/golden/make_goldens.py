@@ -1355,7 +1355,7 @@ def section_qwen3_embedding(fx: Path, manifest: dict) -> None:
     tok_json["post_processor"] = {
         "type": "Sequence",
         "processors": [
-            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": True},
+            tok_json["post_processor"],  # the fixture's ByteLevel (offsets only)
             {
                 "type": "TemplateProcessing",
                 "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}}],
