@@ -222,6 +222,24 @@ TEST(DecoderEmbedder, TokenizerTemplateAppendsEndOfText) {
   EXPECT_EQ(cut.back(), 0);
 }
 
+TEST(DecoderEmbedder, HalfPrecisionWeightsAreComputedInF32) {
+  // bf16 weights are widened once at load: the vectors equal those of an f32 copy of the weights.
+  TempDir tmp;
+  const fs::path src = model_dir("llama_bf16"), f32 = tmp / "f32";
+  copy_model(src, f32);
+  io::Checkpoint ckpt = io::load_checkpoint(src);
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const auto& n : ckpt.names()) {
+    ASSERT_EQ(ckpt.tensor(n).dtype(), DType::bf16) << n;
+    tensors.emplace_back(n, ckpt.tensor(n, DType::f32));
+  }
+  io::write_safetensors(f32 / "model.safetensors", tensors);
+  const std::vector<std::string> texts = {"the quick brown fox", "hello", ""};
+  const auto a = Embedder::load(src).encode(texts);
+  EXPECT_EQ(a.dtype(), DType::f32);
+  EXPECT_EQ(a.to_vector<float>(), Embedder::load(f32).encode(texts).to_vector<float>());
+}
+
 TEST(DecoderEmbedder, PoolingModuleOverridesTheDecoderDefault) {
   TempDir tmp;
   make_embedding_folder(tmp / "emb", "pooling_mode_mean_tokens");
