@@ -85,7 +85,8 @@ void run_embed(const EmbedArgs& a) {
 void register_embed(CLI::App& app) {
   auto args = std::make_shared<EmbedArgs>();
   auto* sub = app.add_subcommand("embed", "Compute sentence embeddings");
-  sub->add_option("--model", args->model, "Model folder (sentence-transformers or plain BERT)")
+  sub->add_option("--model", args->model,
+                  "Model folder (sentence-transformers, BERT or Llama/Mistral/Qwen decoder)")
       ->required();
   auto* text = sub->add_option("--text", args->texts, "A text to embed (repeatable)");
   auto* input = sub->add_option("--input", args->input, "File with one text per line");

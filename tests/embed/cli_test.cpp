@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <regex>
@@ -212,6 +213,91 @@ TEST(EmbedCli, ErrorsAreOneClearLine) {
            {"search", "--model", kModel, "--corpus", (tmp / "none.txt").string(), "--query", "q"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("cannot open corpus file"), std::string::npos) << r.err;
+}
+
+// Every float of a jsonl or tsv output, row by row.
+std::vector<std::vector<float>> parse_rows(const std::string& out, char sep) {
+  std::vector<std::vector<float>> rows;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (sep == ',') {
+      const size_t open = line.find('['), close = line.rfind(']');
+      if (open == std::string::npos || close == std::string::npos) return {};
+      line = line.substr(open + 1, close - open - 1);
+    }
+    std::istringstream vals(line);
+    std::string v;
+    rows.emplace_back();
+    while (std::getline(vals, v, sep)) rows.back().push_back(std::strtof(v.c_str(), nullptr));
+  }
+  return rows;
+}
+
+TEST(EmbedCli, DecoderFolderEmbedsAndSearches) {
+  TempDir tmp;
+  const std::string model = model_dir("qwen3").string();
+  const std::vector<std::string> texts = {"The quick brown fox", "hi", "jumps over the lazy dog"};
+  // jsonl with the defaults (last token, normalised): exactly the library's vectors.
+  auto r = wick(
+      tmp, {"embed", "--model", model, "--text", texts[0], "--text", texts[1], "--text", texts[2]});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto want = Embedder::load(model).encode(texts).to_vector<float>();
+  auto rows = parse_rows(r.out, ',');
+  ASSERT_EQ(rows.size(), 3u) << r.out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_EQ(rows[i].size(), 64u);
+    for (size_t d = 0; d < 64; ++d) EXPECT_EQ(rows[i][d], want[i * 64 + d]) << i << "," << d;
+  }
+  // tsv from a file with flags: prefix, mean pooling, no normalisation, one text per batch.
+  write_text(tmp / "in.txt", texts[0] + "\n" + texts[1] + "\n");
+  r = wick(tmp,
+           {"embed", "--model", model, "--input", (tmp / "in.txt").string(), "--format", "tsv",
+            "--prefix", "Query: ", "--pooling", "mean", "--no-normalize", "--batch-tokens", "1"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EmbedOptions o;
+  o.prefix = "Query: ";
+  o.pooling = Pooling::mean;
+  o.normalize = false;
+  o.batch_tokens = 1;
+  const auto want2 = Embedder::load(model, o).encode({texts[0], texts[1]}).to_vector<float>();
+  rows = parse_rows(r.out, '\t');
+  ASSERT_EQ(rows.size(), 2u) << r.out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_EQ(rows[i].size(), 64u);
+    for (size_t d = 0; d < 64; ++d) EXPECT_EQ(rows[i][d], want2[i * 64 + d]) << i << "," << d;
+  }
+  // npy: shape (3, 64), the same floats as jsonl.
+  const auto npy = tmp / "e.npy";
+  r = wick(tmp, {"embed", "--model", model, "--text", texts[0], "--text", texts[1], "--text",
+                 texts[2], "--format", "npy", "--output", npy.string()});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string b = read_all(npy);
+  ASSERT_GE(b.size(), 10u);
+  const size_t hlen = size_t(uint8_t(b[8])) | size_t(uint8_t(b[9])) << 8;
+  EXPECT_NE(b.substr(10, hlen).find("'shape': (3, 64)"), std::string::npos);
+  ASSERT_EQ(b.size(), 10 + hlen + 3 * 64 * 4);
+  std::vector<float> got(3 * 64);
+  std::memcpy(got.data(), b.data() + 10 + hlen, got.size() * 4);
+  EXPECT_EQ(got, want);
+  // search: the query's duplicate line ranks first with cosine 1.
+  const auto corpus = tmp / "corpus.txt";
+  write_text(corpus, "The cat sat on the mat.\nStock markets fell sharply today.\n\n" + texts[2] +
+                         "\nA recipe for chocolate cake.\n");
+  r = wick(tmp, {"search", "--model", model, "--corpus", corpus.string(), "--query", texts[2],
+                 "--top-k", "3"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string first;
+  ASSERT_TRUE(std::getline(in, first));
+  const std::regex row(R"((\d+)\t([-0-9.]+)\t(\d+)\t(.*))");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(first, m, row)) << first;
+  EXPECT_EQ(m[1], "1");
+  EXPECT_NEAR(std::stod(m[2]), 1.0, 1e-5);
+  EXPECT_EQ(m[3], "4");
+  EXPECT_EQ(m[4], texts[2]);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ Everything runs in f32 on the CPU with one thread, fixed seeds and deterministic
 rerun with the same library versions reproduces the files bit for bit. Never edit the outputs by
 hand: change this script and rerun it. tests/fixtures/README.md documents every file.
 
-Sections: tokenizer, models, chat, peft, train, bert. Each runs even if an earlier one failed
+Sections: tokenizer, models, chat, peft, train, bert, qwen3_embedding. Each runs even if an earlier one failed
 (failures are recorded in fixtures/manifest.json under "errors" and the script exits non-zero).
 """
 
@@ -1313,6 +1313,169 @@ def section_bert(fx: Path, nm: Path, manifest: dict) -> None:
     manifest["bert"] = res
 
 
+QWEN3_EMB_MAX_SEQ = 64
+QWEN3_EMB_QUERY_PROMPT = "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:"
+QWEN3_EMB_TEXTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "",
+    "hi",
+    "Paris is the capital of France.",
+    "A recipe for chocolate cake with three eggs, flour, sugar and a little butter.",
+    "Stock markets fell sharply today.",
+    " ".join(["a long text that must be truncated at sixty-four tokens"] * 8),
+    "The cat sat on the mat.",
+    "x",
+    "Once upon a time there was a little robot who lived in a small house by the river.",
+]
+
+
+def section_qwen3_embedding(fx: Path, manifest: dict) -> None:
+    """A Qwen3-Embedding-style sentence-transformers folder made from the qwen3 fixture, the way the
+    published Qwen3-Embedding models are laid out: the bare Qwen3Model body (keys without
+    "model.", no lm_head, architectures ["Qwen3Model"]), a tokenizer whose post-processor appends
+    <|endoftext|>, left padding, lasttoken Pooling + Normalize, and the query prompt."""
+    import numpy as np
+    import torch
+    import transformers as T
+    from sentence_transformers import SentenceTransformer
+
+    src = fx / "models" / "qwen3"
+    if not (src / "model.safetensors").exists():  # --only qwen3_embedding: the committed fixture
+        src = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "models" / "qwen3"
+    dst = fx / "models" / "qwen3_embedding"
+    dst.mkdir(parents=True, exist_ok=True)
+    body = T.Qwen3Model.from_pretrained(str(src), attn_implementation="eager", **dtype_kw(torch.float32)).eval()
+    save_model(body, dst)
+    (dst / "generation_config.json").unlink(missing_ok=True)
+    keys = safetensor_keys(dst / "model.safetensors")
+    if any(k.startswith("model.") or k.startswith("lm_head") for k in keys):
+        raise AssertionError(f"Qwen3Model keys still carry model./lm_head: {keys[:5]}")
+    tok_json = json.loads((src / "tokenizer.json").read_text(encoding="utf-8"))
+    eot = next(t["id"] for t in tok_json["added_tokens"] if t["content"] == "<|endoftext|>")
+    tok_json["post_processor"] = {
+        "type": "Sequence",
+        "processors": [
+            tok_json["post_processor"],  # the fixture's ByteLevel (offsets only)
+            {
+                "type": "TemplateProcessing",
+                "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}}],
+                "pair": [
+                    {"Sequence": {"id": "A", "type_id": 0}},
+                    {"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}},
+                    {"Sequence": {"id": "B", "type_id": 1}},
+                    {"SpecialToken": {"id": "<|endoftext|>", "type_id": 1}},
+                ],
+                "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [eot], "tokens": ["<|endoftext|>"]}},
+            },
+        ],
+    }
+    write_json(dst / "tokenizer.json", tok_json)
+    tcfg = json.loads((src / "tokenizer_config.json").read_text(encoding="utf-8"))
+    for k in ("is_local", "local_files_only"):
+        tcfg.pop(k, None)
+    tcfg["padding_side"] = "left"  # as Qwen3-Embedding's tokenizer_config.json
+    tcfg["model_max_length"] = 131072
+    write_json(dst / "tokenizer_config.json", tcfg)
+    write_json(
+        dst / "modules.json",
+        [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+    )
+    write_json(dst / "sentence_bert_config.json", {"max_seq_length": QWEN3_EMB_MAX_SEQ, "do_lower_case": False})
+    write_json(
+        dst / "1_Pooling" / "config.json",
+        {
+            "word_embedding_dimension": HIDDEN,
+            "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": False,
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+            "pooling_mode_weightedmean_tokens": False,
+            "pooling_mode_lasttoken": True,
+            "include_prompt": True,
+        },
+    )
+    import sentence_transformers
+
+    write_json(
+        dst / "config_sentence_transformers.json",
+        {
+            "__version__": {
+                "sentence_transformers": sentence_transformers.__version__,
+                "transformers": T.__version__,
+                "pytorch": torch.__version__,
+            },
+            "prompts": {"query": QWEN3_EMB_QUERY_PROMPT, "document": ""},
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+    )
+    try:
+        st = SentenceTransformer(str(dst), device="cpu")
+        normalize_dir = "absent"
+    except Exception as e:
+        log(f"  qwen3_embedding without 2_Normalize/ does not load ({e}); adding an empty config")
+        write_json(dst / "2_Normalize" / "config.json", {})
+        st = SentenceTransformer(str(dst), device="cpu")
+        normalize_dir = "2_Normalize/config.json = {}"
+    st.eval()
+    texts = QWEN3_EMB_TEXTS
+
+    def enc(xs, bs, **kw):
+        return np.asarray(st.encode(xs, batch_size=bs, convert_to_numpy=True, **kw), dtype=np.float32)
+
+    batch = enc(texts, 4)
+    single = np.stack([enc([t], 1)[0] for t in texts])
+    query = enc(texts, 4, prompt_name="query")
+    ids = [st.tokenizer(t, truncation=True, max_length=st.max_seq_length)["input_ids"] for t in texts]
+    query_ids = [
+        st.tokenizer(QWEN3_EMB_QUERY_PROMPT + t, truncation=True, max_length=st.max_seq_length)["input_ids"] for t in texts
+    ]
+    # Independent check: the causal LM's final-norm state at each text's last token, normalised.
+    lm = load_lm(src)
+    ref = []
+    with torch.no_grad():
+        for row in ids:
+            h = lm(torch.tensor([row]), output_hidden_states=True).hidden_states[-1][0, -1]
+            ref.append(torch.nn.functional.normalize(h, dim=-1).numpy())
+    lm_vs_st = float(np.abs(np.stack(ref) - single).max())
+    golden = {
+        "texts": texts,
+        "query_prompt": QWEN3_EMB_QUERY_PROMPT,
+        "pooling": "last",
+        "normalize": True,
+        "max_seq_length": QWEN3_EMB_MAX_SEQ,
+        "loaded_max_seq_length": st.max_seq_length,
+        "padding_side": st.tokenizer.padding_side,
+        "encode": "encode(texts, batch_size=4) -> 'batch'; each alone -> 'single'; "
+        "encode(texts, batch_size=4, prompt_name='query') -> 'query'",
+        "token_ids": ids,
+        "query_token_ids": query_ids,
+        "batch_vs_single_max_abs_diff": float(np.abs(batch - single).max()),
+        "causal_lm_last_token_vs_single_max_abs_diff": lm_vs_st,
+        "keys": keys,
+    }
+    save_tensors(
+        dst / "golden" / "embeddings.safetensors",
+        {"batch": torch.from_numpy(batch), "single": torch.from_numpy(single), "query": torch.from_numpy(query)},
+    )
+    write_json(dst / "golden" / "golden.json", golden)
+    manifest["qwen3_embedding"] = {
+        "normalize_folder": normalize_dir,
+        "loaded_max_seq_length": st.max_seq_length,
+        "padding_side": st.tokenizer.padding_side,
+        "every_text_ends_with_endoftext": all(r and r[-1] == eot for r in ids),
+        "batch_vs_single_max_abs_diff": golden["batch_vs_single_max_abs_diff"],
+        "causal_lm_last_token_vs_single_max_abs_diff": lm_vs_st,
+        "longest_tokens": max(len(r) for r in ids),
+    }
+    if not all(r and r[-1] == eot for r in ids):
+        SOFT_ERRORS.append("qwen3_embedding: a text does not end with <|endoftext|>")
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -1350,7 +1513,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--node-modules", default=str(Path(__file__).resolve().parents[2] / "tests/reference/node_modules"))
-    ap.add_argument("--only", default="tokenizer,models,chat,peft,train,bert")
+    ap.add_argument("--only", default="tokenizer,models,chat,peft,train,bert,qwen3_embedding")
     ap.add_argument(
         "--normalize-only",
         action="store_true",
@@ -1414,6 +1577,8 @@ def main() -> int:
         run("train", lambda: section_train(fx, tok, manifest, state))
     if nm is not None and have_torch:
         run("bert", lambda: section_bert(fx, nm, manifest))
+    if have_torch and have_tf:
+        run("qwen3_embedding", lambda: section_qwen3_embedding(fx, manifest))
     if SOFT_ERRORS:
         manifest["errors"]["soft"] = SOFT_ERRORS
     shutil.rmtree(out / "work", ignore_errors=True)

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "wick/embed/decoder.h"
 #include "wick/io/hf_config.h"
 #include "wick/models/bert.h"
 #include "wick/ops.h"
@@ -72,6 +73,7 @@ Embedder Embedder::load(const std::filesystem::path& dir, const EmbedOptions& op
   const auto config = io::read_json_file(config_file);
   const std::string type = io::config_model_type(config);
   int64_t max_positions = 0;
+  Pooling default_pooling = fc.pooling;
   if (type == "bert") {
     auto cfg = io::parse_bert_config(config, config_file.string());
     auto model = std::make_shared<models::BertModel>(cfg);
@@ -82,13 +84,26 @@ Embedder Embedder::load(const std::filesystem::path& dir, const EmbedOptions& op
     e.encoder_ = [m](const Tensor& ids, const Tensor& mask) { return m->forward(ids, {}, mask); };
     e.keep_alive_ = model;
     e.model_kind_ = "bert";
+  } else if (is_decoder_model_type(type)) {
+    std::shared_ptr<models::CausalLM> model = load_decoder_encoder(fc.transformer_dir);
+    e.dim_ = model->config().hidden_size;
+    max_positions = model->config().max_position_embeddings;
+    models::CausalLM* m = model.get();
+    // No mask needed: encode() pads on the right and attention is causal, so a real token never
+    // attends to padding (see decoder_hidden_states).
+    e.encoder_ = [m](const Tensor& ids, const Tensor&) { return decoder_hidden_states(*m, ids); };
+    e.keep_alive_ = model;
+    e.model_kind_ = type;
+    // A plain decoder folder embeds as Qwen3-Embedding does: last token, L2-normalised.
+    if (!fc.sentence_transformers) default_pooling = Pooling::last;
   } else {
     fail<NotImplemented>(kEmbedOp,
-                         "{}: model_type '{}' is not supported as an embedder (supported: bert)",
+                         "{}: model_type '{}' is not supported as an embedder (supported: bert, "
+                         "llama, mistral, qwen2, qwen3)",
                          config_file.string(), type);
   }
   e.tokenizer_ = Tokenizer::from_file(fc.transformer_dir.string());
-  e.pooling_ = opts.pooling.value_or(fc.pooling);
+  e.pooling_ = opts.pooling.value_or(default_pooling);
   e.normalize_ = opts.normalize.value_or(fc.normalize);
   e.include_prompt_ = fc.include_prompt;
   e.do_lower_case_ = fc.do_lower_case;
@@ -129,10 +144,17 @@ std::vector<std::vector<int32_t>> Embedder::token_ids(const std::vector<std::str
 }
 
 Tensor Embedder::encode(const std::vector<std::string>& texts) const {
-  const int64_t N = int64_t(texts.size());
+  return encode_ids(token_ids(texts));
+}
+
+Tensor Embedder::encode_ids(const std::vector<std::vector<int32_t>>& ids) const {
+  const int64_t N = int64_t(ids.size());
   std::vector<float> out(static_cast<size_t>(N * dim_));
   if (N == 0) return from_vector(out, {0, dim_});
-  const auto ids = token_ids(texts);
+  for (const auto& row : ids)
+    if (int64_t(row.size()) > max_length_)
+      fail<ValueError>(kEmbedOp, "a text has {} tokens; expected at most {} (max length)",
+                       row.size(), max_length_);
   // Prompt tokens excluded from pooling (include_prompt false): as sentence-transformers, the
   // prompt's own token count minus its trailing special token.
   int64_t prompt_len = 0;
@@ -145,6 +167,7 @@ Tensor Embedder::encode(const std::vector<std::string>& texts) const {
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
     return ids[size_t(a)].size() > ids[size_t(b)].size();
   });
+  // Right padding: real tokens sit at positions 0..len-1 of every row (decoders rely on this).
   for (int64_t start = 0; start < N;) {
     const int64_t T = std::max<int64_t>(int64_t(ids[size_t(order[size_t(start)])].size()), 1);
     const int64_t B = std::min(N - start, std::max<int64_t>(batch_tokens_ / T, 1));

@@ -2,9 +2,12 @@
 // Embedder: texts -> sentence vectors. Tokenises (with the model's prompt/prefix), truncates at
 // the model's maximum length, groups texts of similar length into padded batches under a token
 // budget, runs the encoder, pools (cls | mean | max | last) over the real tokens only, optionally
-// L2-normalises, and returns the vectors in input order. Padding never leaks into a result: keys
-// are masked in attention and pooling ignores padded positions, so a text's vector does not
-// depend on which other texts share its batch.
+// L2-normalises, and returns the vectors in input order. Padding never leaks into a result:
+// batches are padded on the right, encoders mask padded keys in attention, decoders need no mask
+// (causal attention never looks right), and pooling ignores padded positions, so a text's vector
+// does not depend on which other texts share its batch. Pooling defaults to the folder's
+// sentence-transformers Pooling module; without one, mean for encoders and last token for
+// decoders (as Qwen3-Embedding), L2-normalised.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -40,11 +43,14 @@ class Embedder {
   /// Encoder callback: ids [B, T] i64, attention mask [B, T] i32 -> hidden states [B, T, D].
   using Encoder = std::function<Tensor(const Tensor& ids, const Tensor& mask)>;
 
-  /// Loads a model folder (BERT-family encoders); IoError / NotImplemented naming the file.
+  /// Loads a model folder (BERT encoders; Llama/Mistral/Qwen2/Qwen3 decoders, also as bare bodies
+  /// such as Qwen3Model); IoError / NotImplemented naming the file.
   static Embedder load(const std::filesystem::path& dir, const EmbedOptions& opts = {});
 
   /// Embeds texts -> [N, D] f32 (evaluated), row i for texts[i].
   Tensor encode(const std::vector<std::string>& texts) const;
+  /// Embeds already tokenised texts (each at most max_length() ids) -> [N, D] f32, as encode().
+  Tensor encode_ids(const std::vector<std::vector<int32_t>>& ids) const;
   /// Token ids each text is embedded from (prefix added, truncated): what encode() feeds the model.
   std::vector<std::vector<int32_t>> token_ids(const std::vector<std::string>& texts) const;
 
