@@ -31,7 +31,7 @@ std::pair<int, std::string> wick(const std::string& args) {
   return {WEXITSTATUS(st), out};
 }
 
-std::vector<json> read_jsonl(const fs::path& f) {
+std::vector<json> read_json_lines(const fs::path& f) {
   std::ifstream in(f);
   std::vector<json> out;
   for (std::string l; std::getline(in, l);)
@@ -54,7 +54,7 @@ TEST(TrainCli, LoraRunMatchesPeftLossesAndWritesAdapterMetricsPlot) {
     EXPECT_TRUE(fs::exists(out / f)) << f;
   std::ifstream lf(testing::fixtures_dir() / "train/bs2_wd0/log.json");
   const json log = json::parse(lf);
-  const auto m = read_jsonl(out / "metrics.jsonl");
+  const auto m = read_json_lines(out / "metrics.jsonl");
   ASSERT_EQ(m.size(), 3u);
   for (size_t s = 0; s < 3; ++s) {
     for (const char* k : {"step", "loss", "lr", "grad_norm", "tokens", "tokens_per_s"})
