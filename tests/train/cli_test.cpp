@@ -80,7 +80,7 @@ TEST(TrainCli, PackedRunMatchesPeftPaddedLosses) {
   EXPECT_TRUE(fs::exists(out / "adapter_model.safetensors"));
   std::ifstream lf(testing::fixtures_dir() / "train/bs2_wd0/log.json");
   const json log = json::parse(lf);
-  const auto m = read_jsonl(out / "metrics.jsonl");
+  const auto m = read_json_lines(out / "metrics.jsonl");
   ASSERT_EQ(m.size(), 3u);
   for (size_t s = 0; s < 3; ++s) {
     const double want = log["steps"][s]["loss"].get<double>();

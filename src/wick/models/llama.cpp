@@ -45,7 +45,7 @@ void validate(const io::LlamaConfig& c) {
 }
 
 // Build-time checks of ForwardInputs against ids [B, T] and S keys, naming the model.
-void validate_inputs(const ForwardInputs& in, int64_t B, int64_t T, int64_t S, int64_t H) {
+void check_forward_inputs(const ForwardInputs& in, int64_t B, int64_t T, int64_t S, int64_t H) {
   if (in.positions) {
     const Tensor& p = *in.positions;
     if (!is_integral(p.dtype()))
@@ -278,7 +278,7 @@ Tensor LlamaForCausalLM::forward(const Tensor& ids, KVCache* cache, LogitsFor wh
       fail<ValueError>(kLlamaOp, "cache full: {} + {} tokens exceed its {} positions", offset, T,
                        cache->max_length);
   }
-  validate_inputs(inputs, B, T, offset + T, config_.num_attention_heads);
+  check_forward_inputs(inputs, B, T, offset + T, config_.num_attention_heads);
   Tensor h = model_.embed_tokens.forward(ids);
   if (trace) trace->hidden_states = {h};
   const size_t L = model_.layers.size();
