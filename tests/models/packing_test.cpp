@@ -157,6 +157,16 @@ TEST(Packed, TinyArchitecturesWithRopeScaling) {
   }
 }
 
+TEST(Packed, Bf16ComputeCastsTheAdditiveMask) {
+  // The f32 mask is cast to the bf16 compute dtype (-inf and 0 are exact in bf16).
+  models::LoadOptions lo;
+  lo.dtype = DType::bf16;
+  auto m = models::load_causal_lm(fixtures_dir() / "models/qwen2", lo);
+  const double err = packed_vs_alone(*m, {{kDocs[0], kDocs[1]}, {kDocs[2]}});
+  EXPECT_LT(err, 0.05);
+  RecordProperty("max_abs", fmt::format("{:.2e}", err));
+}
+
 TEST(Packed, ExplicitPositionsEqualImplicitOnes) {
   auto m = fixture_model("qwen3");
   const Tensor ids = from_vector<int64_t>({1, 57, 203, 9, 9, 88, 1, 12, 300, 45, 6, 7}, {2, 6});
