@@ -26,7 +26,7 @@ struct TrainArgs {
   int64_t save_every = 0, eval_every = 0;
   size_t max_seq_len = 0;
   bool mask_prompt = false, no_shuffle = false, full = false, grad_checkpoint = false;
-  bool no_eos = false;
+  bool no_eos = false, pack = false;
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -97,6 +97,7 @@ void run(const TrainArgs& a, CLI::App* sub) {
   if (a.mask_prompt) c.mask_prompt = true;
   if (a.no_shuffle) c.shuffle = false;
   if (a.no_eos) c.add_eos = false;
+  if (a.pack) c.pack = true;
   if (given("--seed")) c.seed = uint64_t(a.seed);
   if (given("--save-every")) c.save_every = a.save_every;
   if (given("--eval-every")) c.eval_every = a.eval_every;
@@ -156,6 +157,9 @@ void register_train(CLI::App& app) {
   sub->add_flag("--mask-prompt", a.mask_prompt, "Loss on the completion only");
   sub->add_flag("--no-shuffle", a.no_shuffle, "Keep the file order");
   sub->add_flag("--no-eos", a.no_eos, "Do not append the eos token to each example");
+  sub->add_flag("--pack", a.pack,
+                "Pack each micro-batch's examples into rows of up to --max-seq-len tokens "
+                "(positions restart and attention stays inside each example)");
   sub->add_option("--seed", a.seed, "Seed for shuffling, LoRA init and dropout (default 0)");
   sub->add_option("--save-every", a.save_every, "Write a checkpoint every N steps");
   sub->add_option("--eval-every", a.eval_every, "Evaluate on valid.jsonl every N steps");

@@ -65,6 +65,30 @@ TEST(TrainCli, LoraRunMatchesPeftLossesAndWritesAdapterMetricsPlot) {
   fs::remove_all(out);
 }
 
+// --pack: each micro-batch of 2 examples becomes one packed row (positions restarting, attention
+// kept inside each example), which scores the same tokens as PEFT's padded batches.
+TEST(TrainCli, PackedRunMatchesPeftPaddedLosses) {
+  const fs::path out = cli_dir("pack");
+  const std::string model = (testing::fixtures_dir() / "models/llama").string();
+  auto [rc, text] = wick(
+      fmt::format("train --model {} --data {} --out {} --resume-adapter {} --lr 1e-3 --iters 3 "
+                  "--batch-size 2 --no-shuffle --no-eos --max-grad-norm 0 --pack",
+                  model, (testing::fixtures_dir() / "train/data.jsonl").string(), out.string(),
+                  (testing::fixtures_dir() / "train/start_adapter").string()));
+  ASSERT_EQ(rc, 0) << text;
+  EXPECT_NE(text.find("step 3/3"), std::string::npos) << text;
+  EXPECT_TRUE(fs::exists(out / "adapter_model.safetensors"));
+  std::ifstream lf(testing::fixtures_dir() / "train/bs2_wd0/log.json");
+  const json log = json::parse(lf);
+  const auto m = read_json_lines(out / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 3u);
+  for (size_t s = 0; s < 3; ++s) {
+    const double want = log["steps"][s]["loss"].get<double>();
+    EXPECT_NEAR(m[s]["loss"].get<double>(), want, 1e-4 * want) << "step " << s + 1;
+  }
+  fs::remove_all(out);
+}
+
 TEST(TrainCli, FullRunWritesALoadableModelFolderAndConfigFileWorks) {
   const fs::path out = cli_dir("full");
   const fs::path cfg =

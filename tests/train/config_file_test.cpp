@@ -13,12 +13,13 @@ namespace fs = std::filesystem;
 TEST(ConfigFile, YamlAndJsonGiveTheSameSettings) {
   fs::path d = fs::temp_directory_path() / ("wick_cfg_" + std::to_string(::getpid()));
   fs::create_directories(d);
-  std::ofstream(d / "a.yaml") << "model: m\nlora_rank: 16\nlora-alpha: 32\n"
-                                 "target_modules: [q_proj, k_proj]\nlr: 2.0e-4\n"
-                                 "lr-schedule: cosine\nno_shuffle: true\nmask-prompt: true\n";
+  std::ofstream(d / "a.yaml")
+      << "model: m\nlora_rank: 16\nlora-alpha: 32\n"
+         "target_modules: [q_proj, k_proj]\nlr: 2.0e-4\n"
+         "lr-schedule: cosine\nno_shuffle: true\nmask-prompt: true\npack: true\n";
   std::ofstream(d / "a.json") << R"({"model": "m", "lora-rank": 16, "lora_alpha": 32,
     "target-modules": "q_proj,k_proj", "lr": 2e-4, "lr_schedule": "cosine",
-    "no-shuffle": true, "mask_prompt": true})";
+    "no-shuffle": true, "mask_prompt": true, "pack": true})";
   for (const char* f : {"a.yaml", "a.json"}) {
     TrainConfig c;
     fs::path model;
@@ -31,6 +32,7 @@ TEST(ConfigFile, YamlAndJsonGiveTheSameSettings) {
     EXPECT_EQ(c.lr_schedule, "cosine");
     EXPECT_FALSE(c.shuffle);
     EXPECT_TRUE(c.mask_prompt);
+    EXPECT_TRUE(c.pack);
   }
   std::ofstream(d / "bad.yaml") << "lora-rnak: 3\n";
   TrainConfig c;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "testing/testing.h"
@@ -225,19 +226,163 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, PeftAdapter,
                                            std::make_pair("qwen2_lora_all_linear", "qwen2")),
                          [](const auto& info) { return info.param.first; });
 
-TEST(ModelBridge, RejectsPackedBatchesAndUsesTiedEmbeddings) {
+TEST(ModelBridge, PackedRowsAndTiedEmbeddings) {
   auto tied = tiny_llama("llama_tied");
   ModelBridge b(*tied);
   Tensor w = b.lm_head_weight();
   EXPECT_EQ(w.shape(), (Shape{384, 64}));
+  // Two documents [5 6 | 7 8] in one row: each gets the hidden states it has alone.
   Tensor ids = from_vector<int64_t>({5, 6, 7, 8}, {1, 4});
   Tensor pos = from_vector<int64_t>({0, 1, 0, 1}, {1, 4});
-  EXPECT_THROW(b.hidden_states(ids, pos, std::nullopt), NotImplemented);
-  EXPECT_THROW(b.hidden_states(ids, pos, zeros({1, 1, 4, 4})), NotImplemented);
+  const float ninf = -std::numeric_limits<float>::infinity();
+  Tensor mask = from_vector<float>({0, ninf, ninf, ninf,  //
+                                    0, 0, ninf, ninf,     //
+                                    ninf, ninf, 0, ninf,  //
+                                    ninf, ninf, 0, 0},
+                                   {1, 1, 4, 4});
+  Tensor packed = b.hidden_states(ids, pos, mask);
+  Tensor p01 = from_vector<int64_t>({0, 1}, {1, 2});
+  testing::allclose(slice(packed, 1, 0, 2),
+                    b.hidden_states(from_vector<int64_t>({5, 6}, {1, 2}), p01, std::nullopt), 1e-5,
+                    1e-5);
+  testing::allclose(slice(packed, 1, 2, 4),
+                    b.hidden_states(from_vector<int64_t>({7, 8}, {1, 2}), p01, std::nullopt), 1e-5,
+                    1e-5);
+  EXPECT_THROW(b.hidden_states(ids, from_vector<int64_t>({0, 1, 0}, {1, 3}), std::nullopt),
+               ShapeError);
   // Hidden states @ embeddings^T are the model's logits.
   Tensor p0 = from_vector<int64_t>({0, 1, 2, 3}, {1, 4});
   Tensor h = b.hidden_states(ids, p0, std::nullopt);
   testing::allclose(matmul(h, transpose(w, 0, 1)), tied->forward(ids), 1e-5, 1e-5);
+}
+
+// Sum cross-entropy / n_targets of a batch and its gradients with respect to `params`.
+std::pair<double, std::vector<Tensor>> loss_and_grads(ModelBridge& bridge, const Batch& b,
+                                                      const std::vector<Tensor>& params) {
+  auto [v, g] = value_and_grad(
+      [&](const std::vector<Tensor>&) {
+        Tensor h = bridge.hidden_states(b.ids, b.positions, b.mask);
+        return linear_cross_entropy(reshape(h, {-1, h.shape(-1)}), bridge.lm_head_weight(),
+                                    b.targets, -100, Reduction::sum) /
+               double(b.n_targets);
+      },
+      params);
+  return {v.item<double>(), g};
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  auto x = a.to_vector<double>(), y = b.to_vector<double>();
+  double m = 0;
+  for (size_t i = 0; i < x.size(); ++i)
+    if (!(std::abs(x[i] - y[i]) <= m)) m = std::abs(x[i] - y[i]);
+  return m;
+}
+
+// Packing: prompt/completion and text examples with --mask-prompt (prompts are in the rows but
+// not scored), truncated to max_seq_len, packed into one row or several give the loss and
+// gradients of the same examples right-padded (token-weighted).
+TEST(Packing, LossAndGradsEqualPadded) {
+  const fs::path d = parity_dir("pack");
+  std::ofstream(d / "train.jsonl")
+      << R"({"prompt": "Q: what is two and two?", "completion": " A: four, of course."})"
+      << "\n"
+      << R"({"text": "The cat sat on the mat."})"
+      << "\n"
+      << R"({"prompt": "Say hi.", "completion": " hi"})"
+      << "\n"
+      << R"({"text": "Rain falls on the river, and the river runs to the sea, forever and ever."})"
+      << "\n"
+      << R"({"prompt": "x", "completion": "y"})"
+      << "\n";
+  auto model = tiny_llama();
+  ModelBridge bridge(*model);
+  TrainConfig c = golden_config(d / "out", 5, 0, 1);
+  c.data = d / "train.jsonl";
+  c.pack = true;
+  c.mask_prompt = true;
+  c.max_seq_len = 24;
+  Trainer t(bridge, tiny_tokenizer(), c, 2, 0);
+  std::vector<Tensor> ps;
+  for (const auto& p : t.trainable()) ps.push_back(*p.tensor);
+  std::vector<const Sample*> all;
+  for (const auto& s : t.train_samples()) all.push_back(&s);
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[0]->ids.size(), 24u);  // truncated
+  EXPECT_EQ(all[0]->target[1], 0);     // a prompt token: not scored
+  for (int64_t row_len : {int64_t(24), int64_t(2048)}) {
+    const Batch packed = pack_batch(all, row_len, 0), padded = pad_batch(all, 0);
+    SCOPED_TRACE(fmt::format("{} rows", packed.ids.shape(0)));
+    ASSERT_TRUE(packed.mask);
+    EXPECT_EQ(packed.n_targets, padded.n_targets);
+    auto [lp, gp] = loss_and_grads(bridge, packed, ps);
+    auto [lu, gu] = loss_and_grads(bridge, padded, ps);
+    EXPECT_NEAR(lp, lu, 1e-6 * std::abs(lu));
+    double worst = 0;
+    for (size_t i = 0; i < gp.size(); ++i) worst = std::max(worst, max_abs_diff(gp[i], gu[i]));
+    EXPECT_LT(worst, 1e-6);
+    RecordProperty(fmt::format("rows{}", packed.ids.shape(0)),
+                   fmt::format("loss {:.6f} vs {:.6f}, |dloss| {:.2e}, grad max abs {:.2e}", lp, lu,
+                               std::abs(lp - lu), worst));
+  }
+  EXPECT_GT(pack_batch(all, 24, 0).ids.shape(0), 1);
+  // The comparison can fail: without the mask (positions still restarting) examples see the ones
+  // before them in the row and the loss moves.
+  Batch leaky = pack_batch(all, 2048, 0);
+  leaky.mask.reset();
+  EXPECT_GT(std::abs(loss_and_grads(bridge, leaky, ps).first -
+                     loss_and_grads(bridge, pad_batch(all, 0), ps).first),
+            1e-3);
+  // Packing needs a row length.
+  TrainConfig no_len = c;
+  no_len.max_seq_len = 0;
+  EXPECT_THROW(Trainer(bridge, tiny_tokenizer(), no_len, 2, 0), ValueError);
+  fs::remove_all(d);
+}
+
+// The first two golden examples packed in one row give PEFT's step-1 loss and gradients of the
+// padded bs2 golden run.
+TEST(Packing, StepOneGradsMatchPeftBatchOfTwo) {
+  const fs::path gold = testing::fixtures_dir() / "train/bs2_wd0";
+  const fs::path out = parity_dir("pack_step1");
+  auto model = tiny_llama();
+  ModelBridge bridge(*model);
+  Trainer t(bridge, tiny_tokenizer(), golden_config(out, 2, 0, 1), std::nullopt, 0);
+  std::vector<Tensor> ps;
+  for (const auto& p : t.trainable()) ps.push_back(*p.tensor);
+  const Batch two = pack_batch({&t.train_samples().at(0), &t.train_samples().at(1)}, 2048, 0);
+  EXPECT_EQ(two.ids.shape(0), 1);
+  auto [l2, g2] = loss_and_grads(bridge, two, ps);
+  const double want = read_json(gold / "log.json")["steps"][0]["loss"].get<double>();
+  EXPECT_NEAR(l2, want, 1e-5 * std::abs(want));
+  auto st = io::SafeTensorsFile::open(gold / "grads_step1.safetensors");
+  ASSERT_EQ(st.names().size(), g2.size());
+  for (size_t i = 0; i < g2.size(); ++i) {
+    const std::string key = "base_model.model." + t.trainable()[i].path;
+    SCOPED_TRACE(key);
+    testing::allclose(g2[i], st.tensor(key, DType::f32), 1e-6, 1e-4);
+  }
+  fs::remove_all(out);
+}
+
+// A packed training run (batches of 2 examples in one row each) follows PEFT's padded bs2 run:
+// the same losses and final adapter.
+TEST(Packing, PackedRunMatchesPeftBatchOfTwo) {
+  const fs::path gold = testing::fixtures_dir() / "train/bs2_wd0";
+  const json log = read_json(gold / "log.json");
+  const fs::path out = parity_dir("pack_run");
+  auto model = tiny_llama();
+  ModelBridge bridge(*model);
+  TrainConfig c = golden_config(out, 2, 0.0, 10);
+  c.pack = true;
+  Trainer t(bridge, tiny_tokenizer(), c, std::nullopt, 0);
+  const TrainResult r = t.run();
+  ASSERT_EQ(r.history.size(), 10u);
+  for (size_t s = 0; s < 10; ++s) {
+    const double want = log["steps"][s]["loss"].get<double>();
+    EXPECT_NEAR(r.history[s].loss, want, 1e-4 * std::abs(want)) << "step " << s + 1;
+  }
+  expect_adapter_equals(*model, gold / "final_adapter/adapter_model.safetensors", 1e-6, 1e-4);
+  fs::remove_all(out);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #pragma once
 // CausalLM: the interface every decoder-only language model implements (one forward over token ids
-// with an optional key/value cache), the KV cache itself, and the registry that loads a model
-// folder by its config's "architectures".
+// with an optional key/value cache, optional per-token positions and an optional attention mask),
+// the KV cache itself, and the registry that loads a model folder by its config's "architectures".
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -36,14 +36,30 @@ struct ForwardTrace {
   std::vector<Tensor> hidden_states;
 };
 
+/// Optional inputs of a forward pass beyond the ids, e.g. for packed rows (several documents in one
+/// row, positions restarting at 0 at each document, a block-diagonal mask).
+struct ForwardInputs {
+  /// Rotary positions [B, T] (i32/i64) of the ids; absent: offset + 0..T-1 in every row (offset =
+  /// the cache length, 0 without a cache).
+  std::optional<Tensor> positions;
+  /// Attention mask broadcastable to [B, H, T, S] (S = keys seen: offset + T with a cache, else
+  /// T): bool (true = may attend) or additive float (0 or -inf; cast to the compute dtype). It is
+  /// combined with, never replaces, the model's own causal (and sliding-window) mask, so a query
+  /// sees a key only when both allow it. The sliding window counts key indices in the row, not
+  /// positions (as transformers' masks do); inside one packed document the two are the same.
+  std::optional<Tensor> mask;
+};
+
 class CausalLM : public nn::Module {
  public:
   /// The parsed config.json.
   virtual const io::LlamaConfig& config() const = 0;
   /// Logits [B, T, V] (or [B, 1, V] for LogitsFor::last) for ids [B, T] (i32/i64) at positions
-  /// cache->length ... (0 without a cache); the cache is extended by T. Compute dtype throughout.
+  /// cache->length ... (0 without a cache) unless inputs.positions gives them, attending under the
+  /// causal mask combined with inputs.mask; the cache is extended by T. Compute dtype throughout.
   virtual Tensor forward(const Tensor& ids, KVCache* cache = nullptr,
-                         LogitsFor which = LogitsFor::all, ForwardTrace* trace = nullptr) = 0;
+                         LogitsFor which = LogitsFor::all, ForwardTrace* trace = nullptr,
+                         const ForwardInputs& inputs = {}) = 0;
   /// An empty cache for `batch` sequences of up to `max_length` positions.
   virtual KVCache make_cache(int64_t batch, int64_t max_length) const = 0;
   /// The dtype activations and weights are computed in.

@@ -44,6 +44,33 @@ void validate(const io::LlamaConfig& c) {
     fail<NotImplemented>(kLlamaOp, "hidden_act '{}' is not supported; expected silu", c.hidden_act);
 }
 
+// Build-time checks of ForwardInputs against ids [B, T] and S keys, naming the model.
+void check_forward_inputs(const ForwardInputs& in, int64_t B, int64_t T, int64_t S, int64_t H) {
+  if (in.positions) {
+    const Tensor& p = *in.positions;
+    if (!is_integral(p.dtype()))
+      fail<DtypeError>(kLlamaOp, "positions must be i32 or i64, got {}", dtype_name(p.dtype()));
+    if (p.shape() != Shape{B, T})
+      fail<ShapeError>(kLlamaOp, "positions shape {}; expected [{}, {}] (the ids' shape)",
+                       shape_str(p.shape()), B, T);
+  }
+  if (in.mask) {
+    const Tensor& m = *in.mask;
+    if (m.dtype() != DType::boolean && !is_floating(m.dtype()))
+      fail<DtypeError>(kLlamaOp, "mask must be bool or an additive float mask, got {}",
+                       dtype_name(m.dtype()));
+    const Shape full = {B, H, T, S};
+    bool ok = m.ndim() <= 4;
+    for (int64_t i = 0; ok && i < m.ndim(); ++i) {
+      const int64_t d = m.shape(m.ndim() - 1 - i), f = full[size_t(3 - i)];
+      ok = d == f || d == 1;
+    }
+    if (!ok)
+      fail<ShapeError>(kLlamaOp, "mask shape {} does not broadcast to [B, H, T, S] = {}",
+                       shape_str(m.shape()), shape_str(full));
+  }
+}
+
 }  // namespace
 
 Tensor llama_inv_freq(const io::LlamaConfig& c) {
@@ -108,7 +135,8 @@ LlamaAttention::LlamaAttention(const io::LlamaConfig& c)
 }
 
 Tensor LlamaAttention::forward(const Tensor& x, const Tensor& inv_freq, int64_t offset,
-                               Tensor* cache_k, Tensor* cache_v, int64_t window) {
+                               Tensor* cache_k, Tensor* cache_v, int64_t window,
+                               const ForwardInputs& inputs) {
   const int64_t B = x.shape(0), T = x.shape(1);
   Tensor q = reshape(q_proj.forward(x), {B, T, heads_, head_dim_});
   Tensor k = reshape(k_proj.forward(x), {B, T, kv_heads_, head_dim_});
@@ -118,8 +146,13 @@ Tensor LlamaAttention::forward(const Tensor& x, const Tensor& inv_freq, int64_t 
     k = k_norm->forward(k);
   }
   // [B, T, H, Dh] -> [B, H, T, Dh] views; rope writes row-major outputs.
-  q = rope(transpose(q, 1, 2), inv_freq, offset, RopeLayout::rotate_half);
-  k = rope(transpose(k, 1, 2), inv_freq, offset, RopeLayout::rotate_half);
+  if (inputs.positions) {
+    q = rope_positions(transpose(q, 1, 2), inv_freq, *inputs.positions, RopeLayout::rotate_half);
+    k = rope_positions(transpose(k, 1, 2), inv_freq, *inputs.positions, RopeLayout::rotate_half);
+  } else {
+    q = rope(transpose(q, 1, 2), inv_freq, offset, RopeLayout::rotate_half);
+    k = rope(transpose(k, 1, 2), inv_freq, offset, RopeLayout::rotate_half);
+  }
   v = transpose(v, 1, 2);
   int64_t S = T;
   if (cache_k) {
@@ -130,16 +163,27 @@ Tensor LlamaAttention::forward(const Tensor& x, const Tensor& inv_freq, int64_t 
     k = slice(*cache_k, 2, 0, S);
     v = slice(*cache_v, 2, 0, S);
   }
+  // The caller's mask, in the compute dtype when additive (sdpa takes bool or q's dtype).
+  std::optional<Tensor> mask = inputs.mask;
+  if (mask && mask->dtype() != DType::boolean) mask = astype(*mask, q.dtype());
   Tensor out;
   if (window > 0 && S > window) {
-    // Sliding attention (Mistral/Qwen2): query at absolute position p sees keys p - window < s <=
-    // p.
+    // Sliding attention (Mistral/Qwen2): the query at row index p (of S keys) sees keys
+    // p - window < s <= p. Row indices, not positions: in a packed row the caller's
+    // block-diagonal mask removes other documents, and inside one document index and position
+    // differences agree.
     Tensor rows = reshape(arange(double(S - T), double(S), 1, DType::i64), {T, 1});
     Tensor cols = reshape(arange(S), {1, S});
     Tensor allowed = logical_and(less_equal(cols, rows), greater(cols, rows - double(window)));
-    out = scaled_dot_product_attention(q, k, v, allowed, Causal::no);
+    if (!mask)
+      mask = allowed;
+    else if (mask->dtype() == DType::boolean)
+      mask = logical_and(allowed, *mask);
+    else
+      mask = where(allowed, *mask, full({}, -INFINITY, q.dtype()));
+    out = scaled_dot_product_attention(q, k, v, mask, Causal::no);
   } else {
-    out = scaled_dot_product_attention(q, k, v, std::nullopt, Causal::yes);
+    out = scaled_dot_product_attention(q, k, v, mask, Causal::yes);
   }
   return o_proj.forward(reshape(transpose(out, 1, 2), {B, T, heads_ * head_dim_}));
 }
@@ -170,9 +214,9 @@ LlamaDecoderLayer::LlamaDecoderLayer(const io::LlamaConfig& c, int64_t window)
 }
 
 Tensor LlamaDecoderLayer::forward(const Tensor& x, const Tensor& inv_freq, int64_t offset,
-                                  Tensor* cache_k, Tensor* cache_v) {
+                                  Tensor* cache_k, Tensor* cache_v, const ForwardInputs& inputs) {
   Tensor h = x + self_attn.forward(input_layernorm.forward(x), inv_freq, offset, cache_k, cache_v,
-                                   window_);
+                                   window_, inputs);
   return h + mlp.forward(post_attention_layernorm.forward(h));
 }
 
@@ -218,7 +262,7 @@ KVCache LlamaForCausalLM::make_cache(int64_t batch, int64_t max_length) const {
 }
 
 Tensor LlamaForCausalLM::forward(const Tensor& ids, KVCache* cache, LogitsFor which,
-                                 ForwardTrace* trace) {
+                                 ForwardTrace* trace, const ForwardInputs& inputs) {
   if (ids.ndim() != 2 || !is_integral(ids.dtype()))
     fail<ShapeError>(kLlamaOp, "ids must be a 2-d integer tensor [B, T], got {} {}",
                      dtype_name(ids.dtype()), shape_str(ids.shape()));
@@ -234,6 +278,7 @@ Tensor LlamaForCausalLM::forward(const Tensor& ids, KVCache* cache, LogitsFor wh
       fail<ValueError>(kLlamaOp, "cache full: {} + {} tokens exceed its {} positions", offset, T,
                        cache->max_length);
   }
+  check_forward_inputs(inputs, B, T, offset + T, config_.num_attention_heads);
   Tensor h = model_.embed_tokens.forward(ids);
   if (trace) trace->hidden_states = {h};
   const size_t L = model_.layers.size();
@@ -244,7 +289,7 @@ Tensor LlamaForCausalLM::forward(const Tensor& ids, KVCache* cache, LogitsFor wh
       ck = &cache->k[i];
       cv = &cache->v[i];
     }
-    h = model_.layers[i]->forward(h, inv_freq_, offset, ck, cv);
+    h = model_.layers[i]->forward(h, inv_freq_, offset, ck, cv, inputs);
     if (trace && i + 1 < L) trace->hidden_states.push_back(h);
   }
   if (which == LogitsFor::last && !trace) h = slice(h, 1, T - 1, T);

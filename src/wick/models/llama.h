@@ -51,8 +51,10 @@ class LlamaAttention : public nn::Module {
   /// the new keys/values are written there (the slots then hold the writes' results, so later
   /// writes are ordered after them) and attention sees all offset + T positions.
   /// `window` > 0 limits each query to the last `window` keys (sliding attention).
+  /// inputs.positions [B, T] replace offset + t for rope; inputs.mask (bool or additive, to
+  /// [B, H, T, S]) is combined with the causal/sliding mask (see ForwardInputs).
   Tensor forward(const Tensor& x, const Tensor& inv_freq, int64_t offset, Tensor* cache_k,
-                 Tensor* cache_v, int64_t window);
+                 Tensor* cache_v, int64_t window, const ForwardInputs& inputs = {});
   nn::Linear q_proj, k_proj, v_proj, o_proj;
   std::optional<RMSNorm> q_norm, k_norm;
 
@@ -73,9 +75,9 @@ class LlamaMLP : public nn::Module {
 class LlamaDecoderLayer : public nn::Module {
  public:
   LlamaDecoderLayer(const io::LlamaConfig& c, int64_t window);
-  /// x [B, T, D] -> [B, T, D].
+  /// x [B, T, D] -> [B, T, D]; `inputs` as in LlamaAttention::forward.
   Tensor forward(const Tensor& x, const Tensor& inv_freq, int64_t offset, Tensor* cache_k,
-                 Tensor* cache_v);
+                 Tensor* cache_v, const ForwardInputs& inputs = {});
   LlamaAttention self_attn;
   LlamaMLP mlp;
   RMSNorm input_layernorm, post_attention_layernorm;
@@ -91,7 +93,7 @@ class LlamaForCausalLM : public CausalLM {
   LlamaForCausalLM(io::LlamaConfig config, DType dtype);
   const io::LlamaConfig& config() const override { return config_; }
   Tensor forward(const Tensor& ids, KVCache* cache = nullptr, LogitsFor which = LogitsFor::all,
-                 ForwardTrace* trace = nullptr) override;
+                 ForwardTrace* trace = nullptr, const ForwardInputs& inputs = {}) override;
   KVCache make_cache(int64_t batch, int64_t max_length) const override;
   DType compute_dtype() const override { return dtype_; }
 

@@ -88,6 +88,8 @@ void apply_config_file(const std::filesystem::path& file, TrainConfig& c,
       get(&c.max_seq_len);
     } else if (key == "mask-prompt") {
       get(&c.mask_prompt);
+    } else if (key == "pack") {
+      get(&c.pack);
     } else if (key == "no-shuffle") {
       bool b = false;
       get(&b);

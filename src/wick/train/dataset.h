@@ -71,7 +71,9 @@ struct Batch {
 /// Right-pads the examples to the longest (inputs = ids[:-1], targets = ids[1:] where target).
 Batch pad_batch(const std::vector<const Sample*>& samples, int32_t pad_id);
 /// Packs examples into rows of at most `row_len` inputs each, greedily in order; positions
-/// restart at each document and the mask keeps attention inside each document.
+/// restart at each document and the mask keeps attention inside each document (padding at a row's
+/// end sees only itself). A document with more than `row_len` inputs keeps its first `row_len`
+/// (never split across rows); the trainer passes max_seq_len, which tokenize already enforces.
 Batch pack_batch(const std::vector<const Sample*>& samples, int64_t row_len, int32_t pad_id);
 
 /// The order in which epoch `epoch` visits n samples: a seeded permutation, or identity.

@@ -16,26 +16,17 @@ ModelBridge::ModelBridge(models::CausalLM& model) : model_(model) {
 
 Tensor ModelBridge::hidden_states(const Tensor& ids, const Tensor& positions,
                                   const std::optional<Tensor>& mask) {
-  if (mask)
-    fail<NotImplemented>("train",
-                         "packed batches need per-token positions and an attention mask, which "
-                         "the {} forward does not take; train without packing",
-                         model_.config().architectures.empty()
-                             ? std::string("model's")
-                             : model_.config().architectures.front());
   if (positions.ndim() != 2 || positions.shape() != ids.shape())
     fail<ShapeError>("train", "positions must have the shape of ids {}, got {}",
                      shape_str(ids.shape()), shape_str(positions.shape()));
-  // LogitsFor::last keeps the unused logits small even in eager mode.
-  // Right-padded rows start at 0: the causal forward is exactly right (padding at the end never
-  // influences earlier positions, and its targets are ignored).
-  const auto pos = positions.to_vector<int64_t>();
-  const int64_t T = ids.shape(1);
-  for (size_t i = 0; i < pos.size(); ++i)
-    if (pos[i] != int64_t(i) % T)
-      fail<NotImplemented>("train", "positions must be 0..T-1 in every row for this model");
+  // Positions and the mask go to the model as given: right-padded batches (0..T-1, no mask) are
+  // plain causal rows, packed batches restart positions per document and keep attention inside
+  // it. LogitsFor::last keeps the unused logits small even in eager mode.
+  models::ForwardInputs in;
+  in.positions = positions;
+  in.mask = mask;
   models::ForwardTrace trace;
-  model_.forward(ids, nullptr, models::LogitsFor::last, &trace);
+  model_.forward(ids, nullptr, models::LogitsFor::last, &trace, in);
   return trace.hidden_states.back();
 }
 

@@ -13,9 +13,9 @@ class ModelBridge : public CausalLM {
   /// Wraps `model` (which must outlive the bridge).
   explicit ModelBridge(models::CausalLM& model);
   nn::Module& module() override { return model_; }
-  /// Final-norm hidden states [B, T, D] for ids [B, T]; positions must be 0..T-1 in every row and
-  /// mask absent (right-padded batches): packed batches throw NotImplemented, since the models'
-  /// forward takes neither per-token positions nor an attention mask.
+  /// Final-norm hidden states [B, T, D] for ids [B, T] at positions [B, T] (rope), attending under
+  /// the causal mask combined with `mask` (additive [B, 1, T, T], packed batches; the sliding
+  /// window of Mistral/Qwen2 applies inside each document).
   Tensor hidden_states(const Tensor& ids, const Tensor& positions,
                        const std::optional<Tensor>& mask) override;
   /// lm_head.weight (with a LoRA adapter folded in when lm_head carries one), or the embedding

@@ -62,6 +62,9 @@ Trainer::Trainer(CausalLM& model, const Tokenizer& tok, TrainConfig config,
   if (!(cfg_.lr >= 0)) fail<ValueError>("train", "learning rate must be >= 0, got {}", cfg_.lr);
   if (cfg_.iters < 0 || cfg_.epochs < 0) fail<ValueError>("train", "iters/epochs must be >= 0");
   if (cfg_.out.empty()) fail<ValueError>("train", "no output folder given");
+  if (cfg_.pack && cfg_.max_seq_len < 2)
+    fail<ValueError>("train", "packing needs a max sequence length >= 2 (the row length), got {}",
+                     cfg_.max_seq_len);
   const auto schedule = optim::parse_schedule(cfg_.lr_schedule);
   (void)schedule;
   DataFiles files = resolve_data(cfg_.data);

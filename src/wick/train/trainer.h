@@ -59,7 +59,7 @@ struct TrainConfig {
   bool mask_prompt = false;
   bool add_eos = true;  // append the model's eos id to each example (train_from_folder)
   bool shuffle = true;
-  bool pack = false;
+  bool pack = false;  // pack each micro-batch's examples into rows of up to max_seq_len tokens
   uint64_t seed = 0;
   int64_t save_every = 0;    // 0: only the final result
   int64_t eval_every = 0;    // 0: only at the end (when there is validation data)
