@@ -126,6 +126,17 @@ size_t step_peak(bool ckpt, std::vector<std::vector<float>>* results) {
   return peak;
 }
 
+// Generation with a cache is untouched by the setting; a forward without one gives the same logits.
+TEST(GradCheckpoint, ForwardWithAndWithoutCacheIsUnchanged) {
+  auto m = tiny_llama();
+  Tensor ids = from_vector<int64_t>({5, 6, 7, 8, 9}, {1, 5});
+  Tensor plain = m->forward(ids).eval();
+  m->set_grad_checkpoint(true);
+  EXPECT_TRUE(testing::allclose(m->forward(ids), plain, 0, 0));
+  auto cache = m->make_cache(1, 8);
+  EXPECT_TRUE(testing::allclose(m->forward(ids, &cache), plain, 1e-6, 1e-5));
+}
+
 TEST(GradCheckpoint, DeepModelLongSequencePeakIsLowerWithTheSameGradients) {
   std::vector<std::vector<float>> plain_r, ckpt_r;
   const size_t plain = step_peak(false, &plain_r);

@@ -17,6 +17,7 @@ using CheckpointFn = std::function<std::vector<Tensor>(const std::vector<Tensor>
 /// runs); tensors it captures (weights, adapters) become inputs too, so they get gradients, and
 /// tensors it creates (dropout masks) are reused, so the recomputation equals the forward. The
 /// backward rebuilds fn's graph after the output's cotangent is computed and differentiates it.
+/// fn is not kept. A tensor fn evaluates while it is traced counts as a constant (no gradient).
 std::vector<Tensor> checkpoint(const CheckpointFn& fn, const std::vector<Tensor>& inputs);
 /// Single-output form: fn(inputs) -> one tensor.
 Tensor checkpoint(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
