@@ -1,6 +1,7 @@
 #pragma once
 // The public op API: include this to get every op family.
 #include "wick/core/autograd.h"
+#include "wick/core/checkpoint.h"
 #include "wick/core/tensor.h"
 #include "wick/ops/attention.h"
 #include "wick/ops/creation.h"

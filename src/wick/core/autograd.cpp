@@ -34,13 +34,17 @@ Tensor stop_gradient(const Tensor& x) {
   return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<StopGradient>(), {x});
 }
 
-std::vector<Tensor> vjp(const std::vector<Tensor>& outputs, const std::vector<Tensor>& cotangents,
-                        const std::vector<Tensor>& params) {
+namespace {
+
+std::vector<Tensor> vjp_impl(const std::vector<Tensor>& outputs,
+                             const std::vector<Tensor>& cotangents,
+                             const std::vector<Tensor>& params,
+                             const std::unordered_set<Node*>* stop) {
   if (outputs.size() != cotangents.size())
     fail<ValueError>("vjp", "{} outputs but {} cotangents", outputs.size(), cotangents.size());
   std::unordered_set<Node*> param_ids;
   for (const auto& p : params) param_ids.insert(p.id());
-  std::vector<Tensor> order = topo_sort(outputs, true);
+  std::vector<Tensor> order = topo_sort(outputs, true, stop);
   // Forward pass: which nodes depend on a parameter.
   std::unordered_set<Node*> needs;
   for (const auto& t : order) {
@@ -99,6 +103,24 @@ std::vector<Tensor> vjp(const std::vector<Tensor>& outputs, const std::vector<Te
   }
   return result;
 }
+
+}  // namespace
+
+std::vector<Tensor> vjp(const std::vector<Tensor>& outputs, const std::vector<Tensor>& cotangents,
+                        const std::vector<Tensor>& params) {
+  return vjp_impl(outputs, cotangents, params, nullptr);
+}
+
+namespace detail {
+std::vector<Tensor> vjp_to_leaves(const std::vector<Tensor>& outputs,
+                                  const std::vector<Tensor>& cotangents,
+                                  const std::vector<Tensor>& params,
+                                  const std::vector<Tensor>& leaves) {
+  std::unordered_set<Node*> stop;
+  for (const auto& l : leaves) stop.insert(l.id());
+  return vjp_impl(outputs, cotangents, params, &stop);
+}
+}  // namespace detail
 
 std::pair<Tensor, std::vector<Tensor>> value_and_grad(
     const std::function<Tensor(const std::vector<Tensor>&)>& fn,

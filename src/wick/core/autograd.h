@@ -16,6 +16,14 @@ std::pair<Tensor, std::vector<Tensor>> value_and_grad(
 /// Vector-Jacobian product: gradients of <outputs, cotangents> with respect to params.
 std::vector<Tensor> vjp(const std::vector<Tensor>& outputs, const std::vector<Tensor>& cotangents,
                         const std::vector<Tensor>& params);
+namespace detail {
+/// vjp that treats every node in `leaves` as a leaf (no gradient flows past it); each param must be
+/// one of `leaves` (used by checkpoint, whose inputs may depend on each other).
+std::vector<Tensor> vjp_to_leaves(const std::vector<Tensor>& outputs,
+                                  const std::vector<Tensor>& cotangents,
+                                  const std::vector<Tensor>& params,
+                                  const std::vector<Tensor>& leaves);
+}  // namespace detail
 /// Identity whose gradient is zero.
 Tensor stop_gradient(const Tensor& x);
 

@@ -36,13 +36,15 @@ std::vector<Tensor> Primitive::vjp(const std::vector<Tensor>&, const Tensor&, co
   fail<NotImplemented>(name(), "this op has no gradient");
 }
 
-std::vector<Tensor> topo_sort(const std::vector<Tensor>& roots, bool through_evaluated) {
+std::vector<Tensor> topo_sort(const std::vector<Tensor>& roots, bool through_evaluated,
+                              const std::unordered_set<Node*>* stop) {
   std::vector<Tensor> order;
   std::unordered_set<Node*> visited;
   // Each stack entry: a node and the index of the next input to visit.
   std::vector<std::pair<Tensor, size_t>> stack;
   auto expandable = [&](const Tensor& t) {
-    return t.primitive() != nullptr && (through_evaluated || t.is_pending());
+    return t.primitive() != nullptr && (through_evaluated || t.is_pending()) &&
+           !(stop && stop->count(t.id()));
   };
   for (const auto& r : roots) {
     if (!r.valid() || !expandable(r) || visited.count(r.id())) continue;

@@ -1,6 +1,7 @@
 #pragma once
 // Graph evaluation: iterative topological sort, per-device dispatch, freeing intermediates as soon
 // as their last consumer has run, and detaching evaluated nodes.
+#include <unordered_set>
 #include <vector>
 
 #include "wick/core/tensor.h"
@@ -19,7 +20,9 @@ bool retaining_graph();
 
 /// Pending nodes reachable from `roots`, inputs before consumers (explicit stack, no recursion).
 /// Evaluated nodes are leaves unless `through_evaluated` (used by autograd on retained graphs).
-std::vector<Tensor> topo_sort(const std::vector<Tensor>& roots, bool through_evaluated);
+/// Nodes in `stop` (may be null) are neither expanded nor listed.
+std::vector<Tensor> topo_sort(const std::vector<Tensor>& roots, bool through_evaluated,
+                              const std::unordered_set<Node*>* stop = nullptr);
 
 namespace detail {
 /// Evaluates a freshly built node at once (eager mode).

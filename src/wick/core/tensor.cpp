@@ -1,5 +1,6 @@
 #include "wick/core/tensor.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
@@ -46,6 +47,12 @@ Node::~Node() {
   draining = false;
 }
 
+namespace {
+std::atomic<uint64_t> g_next_serial{1};
+}  // namespace
+
+uint64_t next_node_serial() { return g_next_serial.load(); }
+
 Tensor Tensor::make(Shape shape, DType dtype, Device device, std::shared_ptr<Primitive> prim,
                     std::vector<Tensor> inputs) {
   for (auto d : shape)
@@ -57,6 +64,7 @@ Tensor Tensor::make(Shape shape, DType dtype, Device device, std::shared_ptr<Pri
   t.node_->device = device;
   t.node_->prim = std::move(prim);
   t.node_->inputs = std::move(inputs);
+  t.node_->serial = g_next_serial.fetch_add(1);
   if (eager()) detail::eval_eager(t);
   return t;
 }

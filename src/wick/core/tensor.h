@@ -38,6 +38,9 @@ struct Node {
   // Pending state (kept after evaluation only while a gradient trace needs it).
   std::shared_ptr<Primitive> prim;
   std::vector<Tensor> inputs;
+  // Creation number of a node built by Tensor::make (0 otherwise): checkpoint() tells the nodes
+  // its function built from the ones it captured.
+  uint64_t serial = 0;
   Node() = default;
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -111,6 +114,9 @@ class Tensor {
   }
   std::shared_ptr<Node> node_;
 };
+
+/// The serial the next node built by Tensor::make will get (serials only grow).
+uint64_t next_node_serial();
 
 /// Evaluates several tensors in one graph walk (shared work is done once).
 void eval(const std::vector<Tensor>& tensors);

@@ -64,6 +64,12 @@ class CausalLM : public nn::Module {
   virtual KVCache make_cache(int64_t batch, int64_t max_length) const = 0;
   /// The dtype activations and weights are computed in.
   virtual DType compute_dtype() const = 0;
+  /// When on, forward without a cache recomputes each decoder layer in the backward pass instead
+  /// of keeping its activations (same values and gradients, less memory). NotImplemented by
+  /// default.
+  virtual void set_grad_checkpoint(bool on) {
+    if (on) fail<NotImplemented>("grad_checkpoint", "this model does not support it");
+  }
 };
 
 /// How to load a model.

@@ -289,7 +289,14 @@ Tensor LlamaForCausalLM::forward(const Tensor& ids, KVCache* cache, LogitsFor wh
       ck = &cache->k[i];
       cv = &cache->v[i];
     }
-    h = model_.layers[i]->forward(h, inv_freq_, offset, ck, cv, inputs);
+    auto layer = [&](const Tensor& x) {
+      return model_.layers[i]->forward(x, inv_freq_, offset, ck, cv, inputs);
+    };
+    // Training: the layer's activations are recomputed in the backward pass (see checkpoint.h);
+    // positions and mask are captured as inputs of the checkpoint.
+    h = grad_checkpoint_ && !cache
+            ? checkpoint([&](const std::vector<Tensor>& in) { return layer(in[0]); }, {h})
+            : layer(h);
     if (trace && i + 1 < L) trace->hidden_states.push_back(h);
   }
   if (which == LogitsFor::last && !trace) h = slice(h, 1, T - 1, T);

@@ -96,6 +96,8 @@ class LlamaForCausalLM : public CausalLM {
                  ForwardTrace* trace = nullptr, const ForwardInputs& inputs = {}) override;
   KVCache make_cache(int64_t batch, int64_t max_length) const override;
   DType compute_dtype() const override { return dtype_; }
+  /// Checkpoints every decoder layer of a forward without a cache (training).
+  void set_grad_checkpoint(bool on) override { grad_checkpoint_ = on; }
 
  private:
   // The "model." subtree (LlamaModel).
@@ -111,6 +113,7 @@ class LlamaForCausalLM : public CausalLM {
   Body model_;
   std::optional<nn::Linear> lm_head_;  // absent when tied to the embeddings
   Tensor inv_freq_;
+  bool grad_checkpoint_ = false;
 };
 
 }  // namespace wick::models

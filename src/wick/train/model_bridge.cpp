@@ -37,12 +37,7 @@ Tensor ModelBridge::lm_head_weight() {
   return *embed_;
 }
 
-void ModelBridge::set_grad_checkpoint(bool on) {
-  if (on)
-    fail<NotImplemented>("train",
-                         "--grad-checkpoint is not implemented (per-layer recomputation needs a "
-                         "checkpoint primitive the engine does not have yet); train without it");
-}
+void ModelBridge::set_grad_checkpoint(bool on) { model_.set_grad_checkpoint(on); }
 
 }  // namespace wick::train
 

@@ -21,7 +21,7 @@ class ModelBridge : public CausalLM {
   /// lm_head.weight (with a LoRA adapter folded in when lm_head carries one), or the embedding
   /// table for tied models: [V, D].
   Tensor lm_head_weight() override;
-  /// Gradient checkpointing is not implemented for these models: NotImplemented when `on`.
+  /// Recomputes each decoder layer in the backward pass (models::CausalLM::set_grad_checkpoint).
   void set_grad_checkpoint(bool on) override;
 
  private:
