@@ -1,6 +1,9 @@
 #include "cli/commands.h"
 
+#include <fstream>
 #include <vector>
+
+#include "wick/core/errors.h"
 
 namespace wick::cli {
 
@@ -30,6 +33,18 @@ void register_all(CLI::App& app) {
 void run_selected(CLI::App& app) {
   for (auto& [sub, run] : runners())
     if (sub->parsed()) return run();
+}
+
+std::vector<std::string> read_lines(const std::string& path, const char* op) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail<IoError>(op, "cannot open input file '{}'", path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+  }
+  if (in.bad()) fail<IoError>(op, "error reading '{}'", path);
+  return lines;
 }
 
 }  // namespace wick::cli

@@ -3,6 +3,8 @@
 // subcommand with a callback stored in the registry; main runs the selected one.
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace wick::cli {
 
@@ -26,5 +28,9 @@ void register_perplexity(CLI::App& app);
 void print_model_info(const std::string& dir);
 void register_train(CLI::App& app);
 void register_quickstart(CLI::App& app);
+
+/// The lines of a text file, one entry per line ("\r\n" ends a line too; a final newline adds
+/// no empty entry). IoError naming `op` and the file when it cannot be read.
+std::vector<std::string> read_lines(const std::string& path, const char* op);
 
 }  // namespace wick::cli

@@ -30,21 +30,6 @@ struct EmbedArgs {
   std::string output;
 };
 
-// Each line of the file is one text (a final newline does not add an empty text; "\r\n" ends a
-// line too).
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail<IoError>("embed", "cannot open input file '{}'", path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(f, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
-  if (f.bad()) fail<IoError>("embed", "error reading '{}'", path);
-  return lines;
-}
-
 std::string format_rows(const Tensor& out, const std::string& format) {
   const int64_t n = out.shape(0), d = out.shape(1);
   if (format == "npy") return embed::npy_bytes(out);
@@ -69,7 +54,7 @@ void run_embed(const EmbedArgs& a) {
   if (a.no_normalize) o.normalize = false;
   o.prefix = a.prefix;
   o.batch_tokens = a.batch_tokens;
-  const auto texts = a.input.empty() ? a.texts : read_lines(a.input);
+  const auto texts = a.input.empty() ? a.texts : read_lines(a.input, "embed");
   const auto embedder = embed::Embedder::load(a.model, o);
   const std::string bytes = format_rows(embedder.encode(texts), a.format);
   if (a.output.empty()) {

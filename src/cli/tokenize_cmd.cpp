@@ -20,17 +20,6 @@ struct TokenizeArgs {
   bool no_special = false, decode = false, has_text = false;
 };
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail<IoError>("tokenize", "cannot open '{}'", path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-  }
-  return lines;
-}
-
 std::vector<int32_t> parse_ids(const std::string& line, size_t lineno) {
   std::vector<int32_t> ids;
   std::istringstream ss(line);
@@ -54,7 +43,7 @@ void run(const TokenizeArgs& a) {
   Tokenizer tok = Tokenizer::from_file(a.tokenizer);
   std::vector<std::string> inputs;
   if (!a.file.empty()) {
-    inputs = read_lines(a.file);
+    inputs = read_lines(a.file, "tokenize");
   } else if (a.has_text) {
     inputs.push_back(a.text);
   } else {  // neither: one input per line of stdin

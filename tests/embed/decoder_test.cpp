@@ -19,7 +19,7 @@ using namespace wick::embed::testing;
 namespace fs = std::filesystem;
 
 // transformers ran in f32 with torch's summation order; the brief asks for 1e-5.
-constexpr double kAtol = 1e-5;
+constexpr double kDecoderAtol = 1e-5;
 
 // The golden prompt's ids and transformers' final-norm hidden states [T, D] (f64).
 struct DecoderGolden {
@@ -101,8 +101,8 @@ TEST_P(DecoderGoldens, PoolingMatchesTransformersHiddenStates) {
                                        v.begin() + long((i + 1) * size_t(g.D)));
           const double err = max_abs_diff(row, reference(g, kLengths[i], p, normalize));
           worst = std::max(worst, err);
-          EXPECT_LE(err, kAtol) << pooling_name(p) << " normalize " << normalize << " budget "
-                                << budget << " length " << kLengths[i];
+          EXPECT_LE(err, kDecoderAtol) << pooling_name(p) << " normalize " << normalize
+                                       << " budget " << budget << " length " << kLengths[i];
         }
         std::printf("[ figures  ] %s %s normalize=%d budget=%lld max|diff| = %.3g\n",
                     GetParam().c_str(), pooling_name(p), int(normalize),
@@ -188,7 +188,7 @@ TEST(DecoderEmbedder, Qwen3EmbeddingFolderMatchesTheCausalLmFolder) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const std::vector<float> row(a.begin() + long(i * size_t(g.D)),
                                  a.begin() + long((i + 1) * size_t(g.D)));
-    EXPECT_LE(max_abs_diff(row, reference(g, kLengths[i], Pooling::last, true)), kAtol);
+    EXPECT_LE(max_abs_diff(row, reference(g, kLengths[i], Pooling::last, true)), kDecoderAtol);
   }
   const std::vector<std::string> texts = {"the quick brown fox", "hello"};
   EXPECT_EQ(st.encode(texts).to_vector<float>(), plain.encode(texts).to_vector<float>());
@@ -247,7 +247,7 @@ TEST(DecoderEmbedder, PoolingModuleOverridesTheDecoderDefault) {
   EXPECT_EQ(e.pooling(), Pooling::mean);
   const DecoderGolden g = load_decoder_golden("qwen3");
   const auto v = e.encode_ids({g.ids}).to_vector<float>();
-  EXPECT_LE(max_abs_diff(v, reference(g, g.T, Pooling::mean, true)), kAtol);
+  EXPECT_LE(max_abs_diff(v, reference(g, g.T, Pooling::mean, true)), kDecoderAtol);
 }
 
 // sentence-transformers 6 on the Qwen3-Embedding-style folder that tools/golden/make_goldens.py
@@ -270,14 +270,16 @@ TEST(DecoderEmbedder, Qwen3EmbeddingMatchesSentenceTransformers) {
     EmbedOptions o;
     o.batch_tokens = budget;
     const Tensor out = Embedder::load(dir, o).encode(texts);
-    EXPECT_TRUE(wick::testing::allclose(out, f.tensor("batch"), kAtol, 0)) << "budget " << budget;
-    EXPECT_TRUE(wick::testing::allclose(out, f.tensor("single"), kAtol, 0)) << "budget " << budget;
+    EXPECT_TRUE(wick::testing::allclose(out, f.tensor("batch"), kDecoderAtol, 0))
+        << "budget " << budget;
+    EXPECT_TRUE(wick::testing::allclose(out, f.tensor("single"), kDecoderAtol, 0))
+        << "budget " << budget;
   }
   EmbedOptions q;
   q.prefix = j["query_prompt"].get<std::string>();
   const Embedder qe = Embedder::load(dir, q);
   EXPECT_EQ(qe.token_ids(texts), (j["query_token_ids"].get<std::vector<std::vector<int32_t>>>()));
-  EXPECT_TRUE(wick::testing::allclose(qe.encode(texts), f.tensor("query"), kAtol, 0));
+  EXPECT_TRUE(wick::testing::allclose(qe.encode(texts), f.tensor("query"), kDecoderAtol, 0));
 }
 
 template <typename E>

@@ -94,15 +94,7 @@ std::vector<double> ref_scatter_add(std::vector<double> base, const Shape& bs,
   return base;
 }
 
-template <class E, class F>
-void expect_error(F&& f, const std::string& op) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an exception naming [" << op << "]";
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find("[" + op + "]"), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error;
 
 // ---- take / index_select / embedding ----------------------------------------------------------
 

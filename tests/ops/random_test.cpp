@@ -17,15 +17,7 @@ std::vector<bool> reference_keep(uint64_t seed, int64_t n, double p) {
   return keep;
 }
 
-template <class E, class F>
-void expect_error(F&& f, const std::string& op) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an exception naming [" << op << "]";
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find("[" + op + "]"), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error;
 
 TEST(Dropout, EqualsXTimesMaskOverKeepProbability) {
   const double p = 0.3;

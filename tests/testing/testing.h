@@ -20,6 +20,17 @@ inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 std::string source_path(const std::string& rel);
 /// A fresh, empty folder <tmp>/wick_<name>_<pid> (removed first if it exists).
 std::filesystem::path temp_dir(const std::string& name);
+/// Runs f and expects an exception of type E whose message names "[op]".
+template <class E, class F>
+void expect_error(F&& f, const std::string& op) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an exception naming [" << op << "]";
+  } catch (const E& e) {
+    EXPECT_NE(std::string(e.what()).find("[" + op + "]"), std::string::npos) << e.what();
+  }
+}
+
 /// The committed fixtures folder, tests/fixtures.
 inline std::filesystem::path fixtures_dir() { return source_path("tests/fixtures"); }
 

@@ -122,7 +122,7 @@ TEST(TrainCli, GradCheckpointGivesTheSameLosses) {
                          (testing::fixtures_dir() / "train/data.jsonl").string(), o.string(),
                          ckpt ? " --grad-checkpoint" : ""));
     ASSERT_EQ(rc, 0) << text;
-    for (const auto& m : read_jsonl(o / "metrics.jsonl"))
+    for (const auto& m : read_json_lines(o / "metrics.jsonl"))
       if (m.contains("loss")) losses[ckpt].push_back(m["loss"].get<double>());
   }
   EXPECT_EQ(losses[0].size(), 2u);

@@ -19,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::unique_ptr<models::CausalLM> tiny_llama() {
+std::unique_ptr<models::CausalLM> ckpt_llama() {
   models::LoadOptions lo;
   lo.dtype = DType::f32;
   return models::load_causal_lm(testing::fixtures_dir() / "models/llama", lo);
@@ -31,7 +31,7 @@ struct Run {
 };
 
 Run train(bool full, bool ckpt, const fs::path& out) {
-  auto model = tiny_llama();
+  auto model = ckpt_llama();
   ModelBridge bridge(*model);
   TrainConfig c;
   c.data = testing::fixtures_dir() / "train/data.jsonl";
@@ -128,7 +128,7 @@ size_t step_peak(bool ckpt, std::vector<std::vector<float>>* results) {
 
 // Generation with a cache is untouched by the setting; a forward without one gives the same logits.
 TEST(GradCheckpoint, ForwardWithAndWithoutCacheIsUnchanged) {
-  auto m = tiny_llama();
+  auto m = ckpt_llama();
   Tensor ids = from_vector<int64_t>({5, 6, 7, 8, 9}, {1, 5});
   Tensor plain = m->forward(ids).eval();
   m->set_grad_checkpoint(true);

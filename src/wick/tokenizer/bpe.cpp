@@ -6,28 +6,13 @@
 #include <queue>
 
 #include "wick/core/errors.h"
+#include "wick/tokenizer/json_fields.h"
 #include "wick/tokenizer/models.h"
 #include "wick/tokenizer/unicode.h"
 
 namespace wick::tok {
 
 using nlohmann::json;
-
-namespace {
-
-std::optional<std::string> opt_string(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return std::nullopt;
-  return it->get<std::string>();
-}
-
-bool opt_bool(const json& j, const char* key, bool def) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return def;
-  return it->get<bool>();
-}
-
-}  // namespace
 
 BpeModel::BpeModel(const json& j) {
   const json& jv = j.at("vocab");

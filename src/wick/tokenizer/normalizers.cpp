@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "wick/core/errors.h"
+#include "wick/tokenizer/json_fields.h"
 #include "wick/tokenizer/unicode.h"
 
 namespace wick::tok {
@@ -180,12 +181,6 @@ class Sequence : public Normalizer {
  private:
   std::vector<std::unique_ptr<Normalizer>> items_;
 };
-
-bool opt_bool(const json& j, const char* key, bool def) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return def;
-  return it->get<bool>();
-}
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "wick/core/errors.h"
+#include "wick/tokenizer/json_fields.h"
 #include "wick/tokenizer/unicode.h"
 
 namespace wick::tok {
@@ -224,12 +225,6 @@ class SequencePre : public PreTokenizer {
  private:
   std::vector<std::unique_ptr<PreTokenizer>> items_;
 };
-
-bool opt_bool(const json& j, const char* key, bool def) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return def;
-  return it->get<bool>();
-}
 
 }  // namespace
 
