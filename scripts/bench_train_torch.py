@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""PyTorch CPU reference for docs/performance-train.md: the quickstart model (Llama, D 128,
-4 layers, 4 heads, FFN 384, vocab 1024, tied embeddings) trained on random token rows of
-batch x seq, full training or LoRA (r 8, alpha 16, all linear layers), AdamW, f32.
+"""PyTorch CPU reference for docs/performance-train.md: a Llama (by default the quickstart
+model: D 128, 4 layers, 4 heads, FFN 384, vocab 1024, tied embeddings; other sizes with
+--hidden/--layers/--heads/--ffn/--vocab) trained on random token rows of batch x seq, full
+training or LoRA (r 8, alpha 16, all linear layers), AdamW, f32. Runs steps + 2 optimizer steps.
 Written in plain torch (Debian's python3-torch, no transformers). Prints tokens/s and peak RSS.
 
 usage: /usr/bin/python3 scripts/bench_train_torch.py [--lora] [--steps N] [--threads T]
+       [--hidden D --layers L --heads H --ffn F --vocab V] [--batch B --seq T]
 """
 import argparse
 import math
@@ -88,13 +90,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lora", action="store_true")
     ap.add_argument("--steps", type=int, default=8)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--ffn", type=int, default=384)
+    ap.add_argument("--vocab", type=int, default=1024)
+    ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    m = Model()
+    m = Model(V=a.vocab, d=a.hidden, layers=a.layers, h=a.heads, ffn=a.ffn)
     if a.lora:
         for p in m.parameters():
             p.requires_grad_(False)
@@ -103,7 +110,7 @@ def main():
                 setattr(b, name, LoraLinear(getattr(b, name), 8, 16))
     params = [p for p in m.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01, foreach=False)
-    ids = torch.randint(0, 1024, (a.batch, a.seq + 1))
+    ids = torch.randint(0, a.vocab, (a.batch, a.seq + 1))
     times = []
     for step in range(a.steps + 2):
         t0 = time.perf_counter()
@@ -115,7 +122,9 @@ def main():
         times.append(time.perf_counter() - t0)
     t = sorted(times[2:])[len(times[2:]) // 2]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"torch {torch.__version__} {'lora' if a.lora else 'full'} threads {a.threads}: "
+    n = sum(p.numel() for p in m.parameters())
+    print(f"torch {torch.__version__} {'lora' if a.lora else 'full'} threads {a.threads}, "
+          f"{n/1e6:.1f} M parameters, batch {a.batch} x {a.seq}: "
           f"median step {t*1e3:.0f} ms, {a.batch*a.seq/t:.0f} tokens/s, peak RSS {rss:.0f} MiB, "
           f"loss {loss.item():.3f}")
 
