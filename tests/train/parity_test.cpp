@@ -72,6 +72,20 @@ void expect_adapter_equals(nn::Module& m, const fs::path& file, double atol, dou
 
 class GoldenRun : public ::testing::TestWithParam<std::tuple<std::string, int64_t, double>> {};
 
+// Sum cross-entropy / n_targets of a batch and its gradients with respect to `params`.
+std::pair<double, std::vector<Tensor>> loss_and_grads(ModelBridge& bridge, const Batch& b,
+                                                      const std::vector<Tensor>& params) {
+  auto [v, g] = value_and_grad(
+      [&](const std::vector<Tensor>&) {
+        Tensor h = bridge.hidden_states(b.ids, b.positions, b.mask);
+        return linear_cross_entropy(reshape(h, {-1, h.shape(-1)}), bridge.lm_head_weight(),
+                                    b.targets, -100, Reduction::sum) /
+               double(b.n_targets);
+      },
+      params);
+  return {v.item<double>(), g};
+}
+
 TEST_P(GoldenRun, LossesIdsStepOneAndFinalAdapterMatchPeft) {
   const auto [name, batch, wd] = GetParam();
   const fs::path gold = testing::fixtures_dir() / "train" / name;
@@ -102,14 +116,7 @@ TEST_P(GoldenRun, LossesIdsStepOneAndFinalAdapterMatchPeft) {
     EXPECT_EQ(b.n_targets, log["steps"][0]["scored_tokens"].get<int64_t>());
     std::vector<Tensor> ps;
     for (const auto& p : t.trainable()) ps.push_back(*p.tensor);
-    auto [v, g] = value_and_grad(
-        [&](const std::vector<Tensor>&) {
-          Tensor h = bridge.hidden_states(b.ids, b.positions, b.mask);
-          return linear_cross_entropy(reshape(h, {-1, h.shape(-1)}), bridge.lm_head_weight(),
-                                      b.targets, -100, Reduction::sum) /
-                 double(b.n_targets);
-        },
-        ps);
+    const auto g = loss_and_grads(bridge, b, ps).second;
     auto st = io::SafeTensorsFile::open(gold / "grads_step1.safetensors");
     ASSERT_EQ(st.names().size(), g.size());
     for (size_t i = 0; i < g.size(); ++i) {
@@ -254,20 +261,6 @@ TEST(ModelBridge, PackedRowsAndTiedEmbeddings) {
   Tensor p0 = from_vector<int64_t>({0, 1, 2, 3}, {1, 4});
   Tensor h = b.hidden_states(ids, p0, std::nullopt);
   testing::allclose(matmul(h, transpose(w, 0, 1)), tied->forward(ids), 1e-5, 1e-5);
-}
-
-// Sum cross-entropy / n_targets of a batch and its gradients with respect to `params`.
-std::pair<double, std::vector<Tensor>> loss_and_grads(ModelBridge& bridge, const Batch& b,
-                                                      const std::vector<Tensor>& params) {
-  auto [v, g] = value_and_grad(
-      [&](const std::vector<Tensor>&) {
-        Tensor h = bridge.hidden_states(b.ids, b.positions, b.mask);
-        return linear_cross_entropy(reshape(h, {-1, h.shape(-1)}), bridge.lm_head_weight(),
-                                    b.targets, -100, Reduction::sum) /
-               double(b.n_targets);
-      },
-      params);
-  return {v.item<double>(), g};
 }
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {
