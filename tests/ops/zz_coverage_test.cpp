@@ -1,4 +1,4 @@
-// Op coverage: every primitive in ops/primitives.def must have a forward test and, unless it is
+// Op coverage: every primitive in core/primitives.def must have a forward test and, unless it is
 // non-differentiable, a gradient test in this binary. Coverage is recorded by testing::allclose
 // (forward) and testing::check_grad (gradient) on pending graphs. The check runs in a global test
 // environment's TearDown, i.e. after every test of the binary whatever the link (and so the
@@ -18,9 +18,10 @@ namespace {
 // Primitives without a gradient test by design: their output is never differentiated through.
 // Append new non-differentiable primitives here (sorted).
 const std::set<std::string> kNonDifferentiable = {
-    "argmax",    "equal",      "greater",       "greater_equal", "kv_cache_write",
-    "less",      "less_equal", "logical_and",   "logical_not",   "logical_or",
-    "not_equal", "sign",       "stop_gradient",
+    "arange",         "argmax",        "cached_attention", "equal",     "full",
+    "greater",        "greater_equal", "kv_cache_write",   "less",      "less_equal",
+    "logical_and",    "logical_not",   "logical_or",       "not_equal", "random_normal",
+    "random_uniform", "sign",          "stop_gradient",
 };
 
 bool has(const std::vector<std::string>& v, const std::string& s) {

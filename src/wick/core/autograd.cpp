@@ -15,12 +15,14 @@ namespace wick {
 
 namespace {
 
+// Identity view whose vjp is empty.
 class StopGradient final : public Primitive {
  public:
-  const char* name() const override { return "stop_gradient"; }
+  StopGradient() : Primitive(PrimitiveKind::stop_gradient) {}
   bool non_differentiable() const override { return true; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    out.set_view(in[0], in[0].strides(), in[0].offset());
+  Effect effect() const override { return Effect::view; }
+  Layout view_layout(const std::vector<Tensor>& in, const Shape&) const override {
+    return {in[0].strides(), in[0].offset()};
   }
   std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor&,
                           const std::vector<bool>&) override {

@@ -2,7 +2,9 @@
 // Raw memory behind tensors, and the allocator interface each backend implements.
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "wick/core/device.h"
 
@@ -29,14 +31,49 @@ class Buffer {
   std::function<void(void*)> deleter_;
 };
 
-/// Hands out buffers for one device. Backends may cache blocks.
+/// Bytes an allocator has handed out (`in_use`, its high-water mark `peak`) and holds for reuse.
+struct AllocatorStats {
+  size_t in_use = 0;
+  size_t peak = 0;
+  size_t cached = 0;
+  size_t allocations = 0;  // allocate() calls since start
+};
+
+/// Hands out buffers for one device. Stream-ordered: a buffer may be allocated and freed while
+/// work that uses it is still queued on the device's compute stream; the allocator reuses a freed
+/// block only for work enqueued later on that stream (on the CPU, where work runs at once, this is
+/// plain allocation). The engine frees an intermediate when its last consumer has been enqueued.
 class Allocator {
  public:
   virtual ~Allocator() = default;
   virtual std::shared_ptr<Buffer> allocate(size_t nbytes) = 0;
+  virtual AllocatorStats stats() const = 0;
+  /// Sets the peak to the bytes in use now.
+  virtual void reset_peak() = 0;
+  /// Returns cached blocks to the device.
+  virtual void empty_cache() {}
 };
 
-/// The allocator of a device (the CPU one is 64-byte aligned malloc).
+/// A caching allocator over a device's raw malloc/free: freed blocks go to size-rounded bins and
+/// are reused by later allocations (the stream-ordered pattern of CUDA's caching allocators);
+/// `on_free` runs on a block as it enters the cache (the checked device poisons it there).
+class CachingAllocator : public Allocator {
+ public:
+  CachingAllocator(Device device, std::function<void*(size_t)> raw_alloc,
+                   std::function<void(void*)> raw_free,
+                   std::function<void(void*, size_t)> on_free = {});
+  ~CachingAllocator() override;
+  std::shared_ptr<Buffer> allocate(size_t nbytes) override;
+  AllocatorStats stats() const override;
+  void reset_peak() override;
+  void empty_cache() override;
+
+ private:
+  struct State;
+  std::shared_ptr<State> s_;  // shared with the deleters of live buffers
+};
+
+/// The allocator of a device (through its backend; the CPU one is 64-byte aligned malloc).
 Allocator& allocator_for(Device d);
 /// Wraps memory owned elsewhere (an mmapped file, say); `keep_alive` is held until the buffer dies.
 std::shared_ptr<Buffer> wrap_external(void* data, size_t nbytes, Device d,

@@ -13,18 +13,20 @@
 #include "wick/core/autograd.h"
 #include "wick/core/graph.h"
 #include "wick/core/primitive.h"
+#include "wick/ops/views.h"
 
 namespace wick {
 
 namespace {
 
+// A view of input 0 that the scheduler runs after its other inputs.
 class Depend final : public Primitive {
  public:
-  const char* name() const override { return "depend"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    out.set_view(in[0], in[0].strides(), in[0].offset());
+  Depend() : Primitive(PrimitiveKind::depend) {}
+  Effect effect() const override { return Effect::view; }
+  Layout view_layout(const std::vector<Tensor>& in, const Shape&) const override {
+    return {in[0].strides(), in[0].offset()};
   }
-  void eval_cuda(const std::vector<Tensor>& in, const Tensor& out) override { eval_cpu(in, out); }
   std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
                           const std::vector<bool>&) override {
     std::vector<Tensor> r(in.size());
@@ -45,15 +47,8 @@ Template trace(const CheckpointFn& fn, const std::vector<Tensor>& inputs) {
   Template t;
   const uint64_t first = next_node_serial();
   {
-    const bool was_eager = eager();
-    set_eager(false);  // the template must stay a graph
-    try {
-      t.outputs = fn(inputs);
-    } catch (...) {
-      set_eager(was_eager);
-      throw;
-    }
-    set_eager(was_eager);
+    EagerMode lazy(false);  // the template must stay a graph
+    t.outputs = fn(inputs);
   }
   if (t.outputs.empty()) fail<ValueError>("checkpoint", "fn returned no tensors");
   for (const auto& o : t.outputs)
@@ -120,9 +115,14 @@ struct CheckpointState {
 // Output `k` of a checkpointed function; the siblings share one state.
 class Checkpoint final : public Primitive {
  public:
-  Checkpoint(std::shared_ptr<CheckpointState> s, size_t k) : s_(std::move(s)), k_(k) {}
-  const char* name() const override { return "checkpoint"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
+  Checkpoint(std::shared_ptr<CheckpointState> s, size_t k)
+      : Primitive(PrimitiveKind::checkpoint), s_(std::move(s)), k_(k) {}
+  Effect effect() const override { return Effect::generic; }
+  // The traced function is state parameters cannot show: equivalent only to itself.
+  bool is_equivalent(const Primitive& o) const override { return this == &o; }
+  Params params() const override { return {{"output", int64_t(k_)}}; }
+  void eval_generic(const std::vector<Tensor>& in, const std::vector<Tensor>& outs) override {
+    const Tensor& out = outs[0];
     Tensor r = take_cached(in);
     if (!r.valid()) {
       std::vector<Tensor> outs = clone(s_->tmpl, in);
@@ -135,9 +135,14 @@ class Checkpoint final : public Primitive {
         s_->cached = std::move(outs);
       }
     }
-    out.set_view(r, r.strides(), r.offset());
+    // The node was built row-major; a view returned by fn is copied into that layout.
+    if (!r.is_contiguous() || r.offset() != 0) {
+      Tensor c = contiguous(r);
+      c.eval();
+      r = c;
+    }
+    out.share_buffer(r);
   }
-  void eval_cuda(const std::vector<Tensor>& in, const Tensor& out) override { eval_cpu(in, out); }
   std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
                           const std::vector<bool>& wanted) override {
     std::vector<Tensor> subs;

@@ -1,18 +1,22 @@
 #include "wick/core/graph.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_set>
 
+#include "wick/core/backend.h"
 #include "wick/core/primitive.h"
 
 namespace wick {
 
 namespace {
 thread_local int g_retain_depth = 0;
+thread_local int g_eager_override = -1;  // -1: the process default
+thread_local int g_kernel_depth = 0;
 
-bool& eager_flag() {
-  static bool on = [] {
+std::atomic<bool>& eager_default() {
+  static std::atomic<bool> on = [] {
     const char* e = std::getenv("WICK_EAGER");
     return e && std::strcmp(e, "1") == 0;
   }();
@@ -20,21 +24,20 @@ bool& eager_flag() {
 }
 }  // namespace
 
-void set_eager(bool on) { eager_flag() = on; }
-bool eager() { return eager_flag(); }
+void set_eager(bool on) { eager_default() = on; }
+bool eager() { return g_eager_override >= 0 ? g_eager_override == 1 : eager_default().load(); }
+EagerMode::EagerMode(bool on) : saved_(g_eager_override) { g_eager_override = on ? 1 : 0; }
+EagerMode::~EagerMode() { g_eager_override = saved_; }
+
+namespace detail {
+KernelScope::KernelScope() { ++g_kernel_depth; }
+KernelScope::~KernelScope() { --g_kernel_depth; }
+bool in_kernel() { return g_kernel_depth > 0; }
+}  // namespace detail
 
 RetainGraph::RetainGraph() { ++g_retain_depth; }
 RetainGraph::~RetainGraph() { --g_retain_depth; }
 bool retaining_graph() { return g_retain_depth > 0; }
-
-void Primitive::eval_cuda(const std::vector<Tensor>& inputs, const Tensor& out) {
-  fail<NotImplemented>(name(), "no CUDA kernel for dtype {}", dtype_name(out.dtype()));
-}
-
-std::vector<Tensor> Primitive::vjp(const std::vector<Tensor>&, const Tensor&, const Tensor&,
-                                   const std::vector<bool>&) {
-  fail<NotImplemented>(name(), "this op has no gradient");
-}
 
 std::vector<Tensor> topo_sort(const std::vector<Tensor>& roots, bool through_evaluated,
                               const std::unordered_set<Node*>* stop) {
@@ -70,20 +73,66 @@ std::vector<Tensor> topo_sort(const std::vector<Tensor>& roots, bool through_eva
 
 namespace detail {
 
+namespace {
+// A fused primitive without a kernel on this device: evaluate its reference composition.
+void run_fallback(Primitive& p, const Tensor& t) {
+  std::vector<Tensor> outs;
+  {
+    EagerMode lazy(false);
+    outs = p.fallback(t.inputs());
+  }
+  if (outs.empty())
+    fail<NotImplemented>(p.name(), "no kernel on {} for dtype {}", device_name(t.device()),
+                         dtype_name(t.dtype()));
+  Tensor r = outs[0];
+  if (r.shape() != t.shape() || r.dtype() != t.dtype())
+    fail<ValueError>(p.name(), "internal: fallback gives {} {}, expected {} {}",
+                     dtype_name(r.dtype()), shape_str(r.shape()), dtype_name(t.dtype()),
+                     shape_str(t.shape()));
+  r.eval();
+  if (!r.is_contiguous() || r.offset() != 0)
+    fail<ValueError>(p.name(), "internal: fallback output is not row-major");
+  t.share_buffer(r);
+}
+}  // namespace
+
 void run_primitive(const Tensor& t) {
+  Primitive& p = *t.primitive();
   for (const auto& in : t.inputs())
     if (in.is_pending())
-      fail<ValueError>(t.primitive()->name(), "internal: input not evaluated before its consumer");
-  if (t.device().type == DeviceType::cpu) {
-    t.primitive()->eval_cpu(t.inputs(), t);
-  } else {
-    t.primitive()->eval_cuda(t.inputs(), t);
+      fail<ValueError>(p.name(), "internal: input not evaluated before its consumer");
+  switch (p.effect()) {
+    case Effect::view:
+      t.share_buffer(t.inputs()[0]);
+      return;
+    case Effect::generic:
+      p.eval_generic(t.inputs(), {t});
+      break;
+    case Effect::writes_input:
+    case Effect::none: {
+      static Backend* const cpu = &backend_for(DeviceType::cpu);
+      Backend* b = t.device().type == DeviceType::cpu ? cpu : &backend_for(t.device().type);
+      Kernel k = b->kernel(p.kind());
+      if (!k) {
+        run_fallback(p, t);
+        break;
+      }
+      if (p.effect() == Effect::writes_input) t.share_buffer(t.inputs()[0]);
+      KernelScope scope;
+      k(p, t.inputs(), {t});
+      break;
+    }
   }
-  if (!t.is_evaluated())
-    fail<ValueError>(t.primitive()->name(), "internal: kernel produced no output buffer");
+  if (!t.is_evaluated()) fail<ValueError>(p.name(), "internal: kernel produced no output buffer");
 }
 
 void eval_eager(const Tensor& t) {
+  // Inputs built while lazy (another thread's mode, an EagerMode(false) scope) run first.
+  for (const auto& in : t.inputs())
+    if (in.is_pending()) {
+      wick::eval({t});
+      return;
+    }
   run_primitive(t);
   if (!retaining_graph()) t.detach_graph();
 }

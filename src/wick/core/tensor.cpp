@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "wick/core/backend.h"
 #include "wick/core/graph.h"
 #include "wick/core/primitive.h"
 
@@ -64,6 +65,22 @@ Tensor Tensor::make(Shape shape, DType dtype, Device device, std::shared_ptr<Pri
   t.node_->device = device;
   t.node_->prim = std::move(prim);
   t.node_->inputs = std::move(inputs);
+  Node& n = *t.node_;
+  switch (n.prim->effect()) {
+    case Effect::view: {
+      Layout l = n.prim->view_layout(n.inputs, n.shape);
+      n.strides = std::move(l.strides);
+      n.offset = l.offset;
+      break;
+    }
+    case Effect::writes_input:
+      n.strides = n.inputs[0].strides();
+      n.offset = n.inputs[0].offset();
+      break;
+    default:
+      n.strides = contiguous_strides(n.shape);
+      break;
+  }
   t.node_->serial = g_next_serial.fetch_add(1);
   if (eager()) detail::eval_eager(t);
   return t;
@@ -106,7 +123,11 @@ bool Tensor::is_contiguous() const {
 
 void* Tensor::raw_data() const {
   const auto& n = node();
-  if (!n.buffer) throw ValueError("[tensor] data() of a tensor that has not been evaluated");
+  if (!n.buffer) eval();
+  if (n.device.type != DeviceType::cpu && !detail::in_kernel() &&
+      !backend_for(n.device.type).host_accessible())
+    fail<ValueError>("tensor", "host access to a tensor on {}; copy it with to(Device::cpu())",
+                     device_name(n.device));
   return static_cast<char*>(n.buffer->data()) + n.offset * int64_t(size_of(n.dtype));
 }
 
@@ -116,6 +137,8 @@ void Tensor::alloc_contiguous() const {
   n.strides = contiguous_strides(n.shape);
   n.offset = 0;
 }
+
+void Tensor::share_buffer(const Tensor& base) const { node().buffer = base.node().buffer; }
 
 void Tensor::set_view(const Tensor& base, Strides strides, int64_t offset) const {
   auto& n = node();
@@ -158,9 +181,7 @@ void gather_as(const Tensor& t, std::vector<T>& out) {
 template <class T>
 std::vector<T> Tensor::to_vector() const {
   eval();
-  if (device().type != DeviceType::cpu)
-    fail<NotImplemented>("to_vector", "tensor on {}: copy it to the CPU first",
-                         device_name(device()));
+  if (device().type != DeviceType::cpu) return to(Device::cpu()).to_vector<T>();
   std::vector<T> out;
   switch (dtype()) {
     case DType::f32:

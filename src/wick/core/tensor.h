@@ -1,7 +1,8 @@
 #pragma once
 // Tensor: a cheap value handle to a node of the lazy graph. A node is either pending (a primitive
-// and its inputs) or evaluated (a buffer, strides and an element offset). Shape, dtype and device
-// are known as soon as the op is built.
+// and its inputs) or evaluated (a buffer). Shape, dtype, device and layout (strides and element
+// offset) are known as soon as the op is built: computing ops write row-major outputs, and views
+// derive their layout from their input's, so whether a reshape is a view is decided at build time.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,7 +32,7 @@ struct Node {
   Shape shape;
   DType dtype = DType::f32;
   Device device;
-  // Evaluated state.
+  // Layout (known when built) and, once evaluated, the buffer.
   std::shared_ptr<Buffer> buffer;
   Strides strides;
   int64_t offset = 0;
@@ -74,17 +75,21 @@ class Tensor {
   /// Evaluates this tensor (and whatever it depends on); a no-op when already evaluated.
   const Tensor& eval() const;
 
-  // Evaluated-state accessors (valid after eval()).
+  // Layout (known from build time) and buffer (after eval()).
   const Strides& strides() const { return node().strides; }
   int64_t offset() const { return node().offset; }
   const std::shared_ptr<Buffer>& buffer() const { return node().buffer; }
   bool is_contiguous() const;
-  /// Pointer to the first element (offset applied). Requires an evaluated CPU tensor.
+  /// Pointer to the first element (offset applied); evaluates a pending tensor first. Reading a
+  /// tensor on a device the host cannot address is a ValueError (copy it with to(Device::cpu())).
   template <class T>
   T* data() const {
     return reinterpret_cast<T*>(raw_data());
   }
   void* raw_data() const;
+
+  /// This tensor on `device` (a lazy copy; itself when it is there already). Differentiable.
+  Tensor to(Device device) const;
 
   /// Value of a one-element tensor, converted to T (evaluates).
   template <class T>
@@ -104,6 +109,8 @@ class Tensor {
   void alloc_contiguous() const;
   /// Makes this tensor a view of `base`'s buffer with the given strides and element offset.
   void set_view(const Tensor& base, Strides strides, int64_t offset) const;
+  /// Points this tensor at `base`'s buffer, keeping the layout it was built with.
+  void share_buffer(const Tensor& base) const;
   /// Drops the primitive and inputs of an evaluated tensor (its graph is no longer needed).
   void detach_graph() const;
 
@@ -122,8 +129,32 @@ uint64_t next_node_serial();
 void eval(const std::vector<Tensor>& tensors);
 
 /// Eager mode evaluates every op as it is built (for debugging and the lazy-vs-eager benchmark).
-/// Starts on when the environment variable WICK_EAGER=1 is set.
+/// The process default starts on when the environment variable WICK_EAGER=1 is set; set_eager
+/// changes the default, and an EagerMode guard overrides it for the current thread while alive.
 void set_eager(bool on);
 bool eager();
+class EagerMode {
+ public:
+  explicit EagerMode(bool on);
+  ~EagerMode();
+  EagerMode(const EagerMode&) = delete;
+  EagerMode& operator=(const EagerMode&) = delete;
+
+ private:
+  int saved_;
+};
+
+namespace detail {
+/// While alive, kernels running on this thread may read device buffers of host-addressable
+/// backends (the checked device's kernels are the CPU's).
+class KernelScope {
+ public:
+  KernelScope();
+  ~KernelScope();
+  KernelScope(const KernelScope&) = delete;
+  KernelScope& operator=(const KernelScope&) = delete;
+};
+bool in_kernel();
+}  // namespace detail
 
 }  // namespace wick

@@ -134,10 +134,29 @@ LlamaAttention::LlamaAttention(const io::LlamaConfig& c)
   }
 }
 
+CacheStep CacheStep::make(int64_t offset, int64_t T, Device device) {
+  std::vector<int64_t> pos(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) pos[size_t(t)] = offset + t;
+  return {scalar(double(offset), DType::i64, device).eval(),
+          scalar(double(offset + T), DType::i64, device).eval(),
+          from_vector(pos, {T}).to(device).eval()};
+}
+
+namespace {
+// Query rows up to which a cache forward attends through the fused cached_attention kernel (one
+// graph per decode step); longer prompts take the matmul composition over the filled prefix.
+constexpr int64_t kCachedAttentionRows = 8;
+}  // namespace
+
 Tensor LlamaAttention::forward(const Tensor& x, const Tensor& inv_freq, int64_t offset,
                                Tensor* cache_k, Tensor* cache_v, int64_t window,
-                               const ForwardInputs& inputs) {
+                               const ForwardInputs& inputs, const CacheStep* step) {
   const int64_t B = x.shape(0), T = x.shape(1);
+  CacheStep local;
+  if (cache_k && !step) {
+    local = CacheStep::make(offset, T, x.device());
+    step = &local;
+  }
   Tensor q = reshape(q_proj.forward(x), {B, T, heads_, head_dim_});
   Tensor k = reshape(k_proj.forward(x), {B, T, kv_heads_, head_dim_});
   Tensor v = reshape(v_proj.forward(x), {B, T, kv_heads_, head_dim_});
@@ -149,6 +168,9 @@ Tensor LlamaAttention::forward(const Tensor& x, const Tensor& inv_freq, int64_t 
   if (inputs.positions) {
     q = rope_positions(transpose(q, 1, 2), inv_freq, *inputs.positions, RopeLayout::rotate_half);
     k = rope_positions(transpose(k, 1, 2), inv_freq, *inputs.positions, RopeLayout::rotate_half);
+  } else if (step) {
+    q = rope_positions(transpose(q, 1, 2), inv_freq, step->positions, RopeLayout::rotate_half);
+    k = rope_positions(transpose(k, 1, 2), inv_freq, step->positions, RopeLayout::rotate_half);
   } else {
     q = rope(transpose(q, 1, 2), inv_freq, offset, RopeLayout::rotate_half);
     k = rope(transpose(k, 1, 2), inv_freq, offset, RopeLayout::rotate_half);
@@ -158,8 +180,12 @@ Tensor LlamaAttention::forward(const Tensor& x, const Tensor& inv_freq, int64_t 
   if (cache_k) {
     // Append to the cache in place; attention reads the filled prefix (a view).
     S = offset + T;
-    *cache_k = kv_cache_write(*cache_k, k, offset);
-    *cache_v = kv_cache_write(*cache_v, v, offset);
+    *cache_k = kv_cache_write(*cache_k, k, step->offset);
+    *cache_v = kv_cache_write(*cache_v, v, step->offset);
+    if (!inputs.mask && T <= kCachedAttentionRows) {
+      Tensor out = cached_attention(q, *cache_k, *cache_v, step->length, window);
+      return o_proj.forward(reshape(transpose(out, 1, 2), {B, T, heads_ * head_dim_}));
+    }
     k = slice(*cache_k, 2, 0, S);
     v = slice(*cache_v, 2, 0, S);
   }
@@ -172,15 +198,15 @@ Tensor LlamaAttention::forward(const Tensor& x, const Tensor& inv_freq, int64_t 
     // p - window < s <= p. Row indices, not positions: in a packed row the caller's
     // block-diagonal mask removes other documents, and inside one document index and position
     // differences agree.
-    Tensor rows = reshape(arange(double(S - T), double(S), 1, DType::i64), {T, 1});
-    Tensor cols = reshape(arange(S), {1, S});
+    Tensor rows = reshape(arange(double(S - T), double(S), 1, DType::i64, q.device()), {T, 1});
+    Tensor cols = reshape(arange(S, DType::i64, q.device()), {1, S});
     Tensor allowed = logical_and(less_equal(cols, rows), greater(cols, rows - double(window)));
     if (!mask)
       mask = allowed;
     else if (mask->dtype() == DType::boolean)
       mask = logical_and(allowed, *mask);
     else
-      mask = where(allowed, *mask, full({}, -INFINITY, q.dtype()));
+      mask = where(allowed, *mask, full({}, -INFINITY, q.dtype(), q.device()));
     out = scaled_dot_product_attention(q, k, v, mask, Causal::no);
   } else {
     out = scaled_dot_product_attention(q, k, v, mask, Causal::yes);
@@ -214,9 +240,10 @@ LlamaDecoderLayer::LlamaDecoderLayer(const io::LlamaConfig& c, int64_t window)
 }
 
 Tensor LlamaDecoderLayer::forward(const Tensor& x, const Tensor& inv_freq, int64_t offset,
-                                  Tensor* cache_k, Tensor* cache_v, const ForwardInputs& inputs) {
+                                  Tensor* cache_k, Tensor* cache_v, const ForwardInputs& inputs,
+                                  const CacheStep* step) {
   Tensor h = x + self_attn.forward(input_layernorm.forward(x), inv_freq, offset, cache_k, cache_v,
-                                   window_, inputs);
+                                   window_, inputs, step);
   return h + mlp.forward(post_attention_layernorm.forward(h));
 }
 
@@ -255,8 +282,10 @@ KVCache LlamaForCausalLM::make_cache(int64_t batch, int64_t max_length) const {
   c.max_length = max_length;
   const Shape s = {batch, kv_heads_of(config_), max_length, head_dim_of(config_)};
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
-    c.k.push_back(zeros(s, dtype_));
-    c.v.push_back(zeros(s, dtype_));
+    const Device d =
+        model_.embed_tokens.weight.valid() ? model_.embed_tokens.weight.device() : Device::cpu();
+    c.k.push_back(zeros(s, dtype_, d).eval());
+    c.v.push_back(zeros(s, dtype_, d).eval());
   }
   return c;
 }
@@ -281,6 +310,8 @@ Tensor LlamaForCausalLM::forward(const Tensor& ids, KVCache* cache, LogitsFor wh
   check_forward_inputs(inputs, B, T, offset + T, config_.num_attention_heads);
   Tensor h = model_.embed_tokens.forward(ids);
   if (trace) trace->hidden_states = {h};
+  std::optional<CacheStep> step;
+  if (cache) step = CacheStep::make(offset, T, h.device());
   const size_t L = model_.layers.size();
   for (size_t i = 0; i < L; ++i) {
     Tensor *ck = nullptr, *cv = nullptr;
@@ -290,7 +321,8 @@ Tensor LlamaForCausalLM::forward(const Tensor& ids, KVCache* cache, LogitsFor wh
       cv = &cache->v[i];
     }
     auto layer = [&](const Tensor& x) {
-      return model_.layers[i]->forward(x, inv_freq_, offset, ck, cv, inputs);
+      return model_.layers[i]->forward(x, inv_freq_, offset, ck, cv, inputs,
+                                       step ? &*step : nullptr);
     };
     // Training: the layer's activations are recomputed in the backward pass (see checkpoint.h);
     // positions and mask are captured as inputs of the checkpoint.

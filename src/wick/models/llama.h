@@ -42,6 +42,14 @@ class Embedding : public nn::Module {
   Tensor weight;
 };
 
+/// The position tensors of one forward against a KV cache: the write offset and the filled length
+/// after it (i64 scalars) and the rope positions offset..offset+T-1 ([T]). They are evaluated
+/// leaves, so a decode step builds the same graph for every token.
+struct CacheStep {
+  Tensor offset, length, positions;
+  static CacheStep make(int64_t offset, int64_t T, Device device);
+};
+
 /// Multi-head attention with grouped kv heads and rotary positions (LlamaAttention /
 /// Qwen3Attention).
 class LlamaAttention : public nn::Module {
@@ -53,8 +61,10 @@ class LlamaAttention : public nn::Module {
   /// `window` > 0 limits each query to the last `window` keys (sliding attention).
   /// inputs.positions [B, T] replace offset + t for rope; inputs.mask (bool or additive, to
   /// [B, H, T, S]) is combined with the causal/sliding mask (see ForwardInputs).
+  /// `step` (with a cache) gives offset, length and positions as tensors; built here when null.
   Tensor forward(const Tensor& x, const Tensor& inv_freq, int64_t offset, Tensor* cache_k,
-                 Tensor* cache_v, int64_t window, const ForwardInputs& inputs = {});
+                 Tensor* cache_v, int64_t window, const ForwardInputs& inputs = {},
+                 const CacheStep* step = nullptr);
   nn::Linear q_proj, k_proj, v_proj, o_proj;
   std::optional<RMSNorm> q_norm, k_norm;
 
@@ -77,7 +87,8 @@ class LlamaDecoderLayer : public nn::Module {
   LlamaDecoderLayer(const io::LlamaConfig& c, int64_t window);
   /// x [B, T, D] -> [B, T, D]; `inputs` as in LlamaAttention::forward.
   Tensor forward(const Tensor& x, const Tensor& inv_freq, int64_t offset, Tensor* cache_k,
-                 Tensor* cache_v, const ForwardInputs& inputs = {});
+                 Tensor* cache_v, const ForwardInputs& inputs = {},
+                 const CacheStep* step = nullptr);
   LlamaAttention self_attn;
   LlamaMLP mlp;
   RMSNorm input_layernorm, post_attention_layernorm;
@@ -113,6 +124,7 @@ class LlamaForCausalLM : public CausalLM {
   Body model_;
   std::optional<nn::Linear> lm_head_;  // absent when tied to the embeddings
   Tensor inv_freq_;
+  void move_buffers(Device d) override { inv_freq_ = inv_freq_.to(d).eval(); }
   bool grad_checkpoint_ = false;
 };
 

@@ -6,6 +6,15 @@
 
 namespace wick::nn {
 
+void Module::to(Device device) {
+  for (auto& [path, m] : modules()) {
+    for (auto& p : m->params_)
+      if (p.tensor->valid() && p.tensor->device() != device)
+        *p.tensor = p.tensor->to(device).eval();
+    m->move_buffers(device);
+  }
+}
+
 namespace {
 std::string join(const std::string& prefix, const std::string& name) {
   if (name.empty()) return prefix;

@@ -35,7 +35,15 @@ class Module {
   std::vector<std::pair<std::string, Module*>> modules(const std::string& prefix = "");
   /// Marks every parameter below this module trainable or frozen.
   void set_trainable(bool on);
+  /// Moves every parameter below this module to `device` (copied once, evaluated there), and each
+  /// module's own buffers through move_buffers.
+  void to(Device device);
 
+ protected:
+  /// Moves tensors a module holds that are not parameters (rope frequencies, ...). Default: none.
+  virtual void move_buffers(Device) {}
+
+ public:
  protected:
   /// Registers a parameter slot named `name` (the tensor must outlive the module: a member) with
   /// the shape a checkpoint must provide.

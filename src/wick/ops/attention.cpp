@@ -9,6 +9,7 @@
 #include "wick/ops/creation.h"
 #include "wick/ops/elementwise.h"
 #include "wick/ops/matmul.h"
+#include "wick/ops/primitives.h"
 #include "wick/ops/softmax.h"
 #include "wick/ops/views.h"
 
@@ -19,9 +20,9 @@ namespace {
 constexpr const char* kSdpaOp = "scaled_dot_product_attention";
 
 // Bool [T, S]: key s visible from query t when s <= t + (S - T).
-Tensor causal_allowed(int64_t T, int64_t S) {
-  Tensor rows = reshape(arange(double(S - T), double(S), 1, DType::i64), {T, 1});
-  Tensor cols = reshape(arange(S), {1, S});
+Tensor causal_allowed(int64_t T, int64_t S, Device d) {
+  Tensor rows = reshape(arange(double(S - T), double(S), 1, DType::i64, d), {T, 1});
+  Tensor cols = reshape(arange(S, DType::i64, d), {1, S});
   return less_equal(cols, rows);
 }
 
@@ -71,7 +72,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   Tensor qg = G == 1 ? q : reshape(q, {B, Hkv, G * T, Dh});
   Tensor scores = matmul(qg, mT(k)) * sc;
   scores = reshape(scores, {B, Hkv, G, T, S});
-  const Tensor neg_inf = full({}, -INFINITY, q.dtype());
+  const Tensor neg_inf = full({}, -INFINITY, q.dtype(), q.device());
   if (mask) {
     // Pad to [b, h, t, s] and split h into (Hkv, G) when it is not broadcast.
     Tensor m = *mask;
@@ -81,9 +82,39 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     m = reshape(m, split);
     scores = m.dtype() == DType::boolean ? where(m, scores, neg_inf) : scores + m;
   }
-  if (causal == Causal::yes) scores = where(causal_allowed(T, S), scores, neg_inf);
+  if (causal == Causal::yes) scores = where(causal_allowed(T, S, q.device()), scores, neg_inf);
   Tensor p = reshape(softmax(scores, -1), {B, Hkv, G * T, S});
   return reshape(matmul(p, v), {B, H, T, Dh});
+}
+
+namespace prims {
+// The same attention over every slot of the cache, with the positions past `length` masked.
+std::vector<Tensor> CachedAttention::fallback(const Inputs& in) const {
+  const Tensor &q = in[0], &k = in[1], &v = in[2], &length = in[3];
+  const int64_t T = q.shape(2), S = k.shape(2);
+  const Device d = q.device();
+  Tensor last = reshape(arange(T, DType::i64, d), {T, 1}) + (reshape(length, {}) - double(T));
+  Tensor cols = reshape(arange(S, DType::i64, d), {1, S});
+  Tensor allowed = less_equal(cols, last);
+  if (window > 0) allowed = logical_and(allowed, greater(cols, last - double(window)));
+  return {scaled_dot_product_attention(q, k, v, allowed, Causal::no, scale)};
+}
+}  // namespace prims
+
+Tensor cached_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                        const Tensor& length, int64_t window, std::optional<double> scale) {
+  const char* op = "cached_attention";
+  check(q, k_cache, v_cache, std::nullopt);
+  if (length.numel() != 1 || length.dtype() != DType::i64 || length.device() != q.device())
+    fail<ShapeError>(op, "length must be one i64 value on {}, got {} {}", device_name(q.device()),
+                     dtype_name(length.dtype()), shape_str(length.shape()));
+  if (!k_cache.is_contiguous() || !v_cache.is_contiguous())
+    fail<ValueError>(op, "k and v caches must be row-major");
+  if (window < 0) fail<ValueError>(op, "window must be >= 0, got {}", window);
+  const double sc = scale ? *scale : 1.0 / std::sqrt(double(q.shape(3)));
+  return Tensor::make(q.shape(), q.dtype(), q.device(),
+                      std::make_shared<prims::CachedAttention>(sc, window),
+                      {q, k_cache, v_cache, length});
 }
 
 }  // namespace wick

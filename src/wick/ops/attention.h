@@ -18,4 +18,12 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                                     Causal causal = Causal::no,
                                     std::optional<double> scale = std::nullopt);
 
+/// Attention of q [B, H, T, Dh] against key/value caches [B, Hkv, S, Dh] (row-major, as
+/// kv_cache_write leaves them) over their first `length` positions, `length` a one-element i64
+/// tensor (so a decode step's graph does not change from token to token): query t sees keys
+/// s <= length - T + t, and only the last `window` of those when window > 0. Not differentiable.
+Tensor cached_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                        const Tensor& length, int64_t window = 0,
+                        std::optional<double> scale = std::nullopt);
+
 }  // namespace wick

@@ -4,9 +4,8 @@
 #include <cmath>
 #include <numbers>
 
-#include "wick/backend/cpu/elementwise.h"
-#include "wick/core/primitive.h"
 #include "wick/ops/creation.h"
+#include "wick/ops/primitives.h"
 #include "wick/ops/views.h"
 
 namespace wick {
@@ -33,171 +32,148 @@ bool float_only(UnaryOp op) {
 }
 bool is_predicate(BinaryOp op) { return op >= BinaryOp::eq; }
 
+}  // namespace
+
+namespace prims {
+
+namespace {
+PrimitiveKind unary_kind(UnaryOp op) {
+  static const PrimitiveKind kinds[] = {
+      PrimitiveKind::neg,         PrimitiveKind::abs,       PrimitiveKind::exp,
+      PrimitiveKind::log,         PrimitiveKind::sqrt,      PrimitiveKind::rsqrt,
+      PrimitiveKind::sin,         PrimitiveKind::cos,       PrimitiveKind::tanh,
+      PrimitiveKind::sigmoid,     PrimitiveKind::relu,      PrimitiveKind::silu,
+      PrimitiveKind::gelu,        PrimitiveKind::gelu_tanh, PrimitiveKind::square,
+      PrimitiveKind::log1p,       PrimitiveKind::expm1,     PrimitiveKind::sign,
+      PrimitiveKind::logical_not, PrimitiveKind::erf};
+  return kinds[int(op)];
+}
+PrimitiveKind binary_kind(BinaryOp op) {
+  static const PrimitiveKind kinds[] = {
+      PrimitiveKind::add,           PrimitiveKind::sub,         PrimitiveKind::mul,
+      PrimitiveKind::div,           PrimitiveKind::maximum,     PrimitiveKind::minimum,
+      PrimitiveKind::pow,           PrimitiveKind::equal,       PrimitiveKind::not_equal,
+      PrimitiveKind::less,          PrimitiveKind::less_equal,  PrimitiveKind::greater,
+      PrimitiveKind::greater_equal, PrimitiveKind::logical_and, PrimitiveKind::logical_or};
+  return kinds[int(op)];
+}
 Tensor zeros_grad(const Tensor& like) { return zeros(like.shape(), like.dtype(), like.device()); }
+}  // namespace
 
-class Unary final : public Primitive {
- public:
-  explicit Unary(UnaryOp op) : op_(op) {}
-  const char* name() const override { return unary_name(op_); }
-  bool non_differentiable() const override {
-    return op_ == UnaryOp::sign || op_ == UnaryOp::logical_not;
-  }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::unary(op_, in[0], out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor& out, const Tensor& g,
-                          const std::vector<bool>&) override {
-    const Tensor& x = in[0];
-    switch (op_) {
-      case UnaryOp::neg:
-        return {-g};
-      case UnaryOp::abs:
-        return {g * sign(x)};
-      case UnaryOp::exp:
-        return {g * out};
-      case UnaryOp::log:
-        return {g / x};
-      case UnaryOp::sqrt:
-        return {g * 0.5 / out};
-      case UnaryOp::rsqrt:
-        return {g * -0.5 * out / x};
-      case UnaryOp::sin:
-        return {g * cos(x)};
-      case UnaryOp::cos:
-        return {-(g * sin(x))};
-      case UnaryOp::tanh:
-        return {g * (1.0 - square(out))};
-      case UnaryOp::sigmoid:
-        return {g * out * (1.0 - out)};
-      case UnaryOp::relu:
-        return {where(greater(x, scalar(0, x.dtype())), g, zeros_grad(g))};
-      case UnaryOp::silu: {
-        Tensor s = sigmoid(x);
-        return {g * s * (1.0 + x * (1.0 - s))};
-      }
-      case UnaryOp::gelu: {
-        Tensor cdf = 0.5 * (1.0 + erf(x * std::numbers::sqrt2 * 0.5));
-        Tensor pdf = exp(square(x) * -0.5) * (0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
-        return {g * (cdf + x * pdf)};
-      }
-      case UnaryOp::gelu_tanh: {
-        const double k = std::numbers::sqrt2 * std::numbers::inv_sqrtpi;  // sqrt(2/pi)
-        Tensor x2 = square(x);
-        Tensor t = tanh((x + x2 * x * 0.044715) * k);
-        Tensor d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - square(t)) * k * (1.0 + x2 * (3 * 0.044715));
-        return {g * d};
-      }
-      case UnaryOp::square:
-        return {g * x * 2.0};
-      case UnaryOp::log1p:
-        return {g / (x + 1.0)};
-      case UnaryOp::expm1:
-        return {g * (out + 1.0)};
-      case UnaryOp::erf:
-        return {g * exp(-square(x)) * (2.0 * std::numbers::inv_sqrtpi)};
-      case UnaryOp::sign:
-      case UnaryOp::logical_not:
-        return {zeros_grad(x)};
+Unary::Unary(UnaryOp op) : Primitive(unary_kind(op)), op(op) {}
+Binary::Binary(BinaryOp op) : Primitive(binary_kind(op)), op(op) {}
+
+std::vector<Tensor> Unary::vjp(const Inputs& in, const Tensor& out, const Tensor& g,
+                               const Wanted&) {
+  const Tensor& x = in[0];
+  switch (op) {
+    case UnaryOp::neg:
+      return {-g};
+    case UnaryOp::abs:
+      return {g * sign(x)};
+    case UnaryOp::exp:
+      return {g * out};
+    case UnaryOp::log:
+      return {g / x};
+    case UnaryOp::sqrt:
+      return {g * 0.5 / out};
+    case UnaryOp::rsqrt:
+      return {g * -0.5 * out / x};
+    case UnaryOp::sin:
+      return {g * cos(x)};
+    case UnaryOp::cos:
+      return {-(g * sin(x))};
+    case UnaryOp::tanh:
+      return {g * (1.0 - square(out))};
+    case UnaryOp::sigmoid:
+      return {g * out * (1.0 - out)};
+    case UnaryOp::relu:
+      return {where(greater(x, scalar(0, x.dtype(), x.device())), g, zeros_grad(g))};
+    case UnaryOp::silu: {
+      Tensor s = sigmoid(x);
+      return {g * s * (1.0 + x * (1.0 - s))};
     }
-    return {};
-  }
-
- private:
-  const UnaryOp op_;
-};
-
-class PowScalar final : public Primitive {
- public:
-  explicit PowScalar(double p) : p_(p) {}
-  const char* name() const override { return "pow_scalar"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::pow_scalar(in[0], p_, out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>&) override {
-    if (p_ == 0) return {zeros_grad(in[0])};
-    return {g * p_ * pow(in[0], p_ - 1)};
-  }
-
- private:
-  const double p_;
-};
-
-class Clamp final : public Primitive {
- public:
-  Clamp(double lo, double hi) : lo_(lo), hi_(hi) {}
-  const char* name() const override { return "clamp"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::clamp(in[0], lo_, hi_, out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>&) override {
-    const Tensor& x = in[0];
-    Tensor inside = logical_and(greater_equal(x, scalar(lo_, x.dtype())),
-                                less_equal(x, scalar(hi_, x.dtype())));
-    return {where(inside, g, zeros_grad(g))};
-  }
-
- private:
-  const double lo_, hi_;
-};
-
-class Binary final : public Primitive {
- public:
-  explicit Binary(BinaryOp op) : op_(op) {}
-  const char* name() const override { return binary_name(op_); }
-  bool non_differentiable() const override { return is_predicate(op_); }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::binary(op_, in[0], in[1], out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor& out, const Tensor& g,
-                          const std::vector<bool>& wanted) override {
-    const Tensor &a = in[0], &b = in[1];
-    switch (op_) {
-      case BinaryOp::add:
-        return {g, g};
-      case BinaryOp::sub:
-        return {g, wanted[1] ? -g : Tensor()};
-      case BinaryOp::mul:
-        return {wanted[0] ? g * b : Tensor(), wanted[1] ? g * a : Tensor()};
-      case BinaryOp::div:
-        return {wanted[0] ? g / b : Tensor(), wanted[1] ? -(g * out / b) : Tensor()};
-      case BinaryOp::maximum:
-      case BinaryOp::minimum: {
-        // Ties split the gradient in half (as PyTorch does).
-        Tensor sel = op_ == BinaryOp::maximum ? greater(a, b) : less(a, b);
-        Tensor tie = equal(a, b);
-        Tensor z = zeros_grad(g);
-        Tensor half = g * 0.5;
-        Tensor ga = where(tie, half, where(sel, g, z));
-        Tensor gb = where(tie, half, where(sel, z, g));
-        return {ga, gb};
-      }
-      case BinaryOp::pow:
-        return {wanted[0] ? g * b * pow(a, b - 1.0) : Tensor(),
-                wanted[1] ? g * out * log(a) : Tensor()};
-      default:
-        return {zeros_grad(a), zeros_grad(b)};
+    case UnaryOp::gelu: {
+      Tensor cdf = 0.5 * (1.0 + erf(x * std::numbers::sqrt2 * 0.5));
+      Tensor pdf = exp(square(x) * -0.5) * (0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
+      return {g * (cdf + x * pdf)};
     }
+    case UnaryOp::gelu_tanh: {
+      const double k = std::numbers::sqrt2 * std::numbers::inv_sqrtpi;  // sqrt(2/pi)
+      Tensor x2 = square(x);
+      Tensor t = tanh((x + x2 * x * 0.044715) * k);
+      Tensor d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - square(t)) * k * (1.0 + x2 * (3 * 0.044715));
+      return {g * d};
+    }
+    case UnaryOp::square:
+      return {g * x * 2.0};
+    case UnaryOp::log1p:
+      return {g / (x + 1.0)};
+    case UnaryOp::expm1:
+      return {g * (out + 1.0)};
+    case UnaryOp::erf:
+      return {g * exp(-square(x)) * (2.0 * std::numbers::inv_sqrtpi)};
+    case UnaryOp::sign:
+    case UnaryOp::logical_not:
+      return {zeros_grad(x)};
   }
+  return {};
+}
 
- private:
-  const BinaryOp op_;
-};
+std::vector<Tensor> PowScalar::vjp(const Inputs& in, const Tensor&, const Tensor& g,
+                                   const Wanted&) {
+  if (p == 0) return {zeros_grad(in[0])};
+  return {g * p * pow(in[0], p - 1)};
+}
 
-class Where final : public Primitive {
- public:
-  const char* name() const override { return "where"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::where(in[0], in[1], in[2], out);
+std::vector<Tensor> Clamp::vjp(const Inputs& in, const Tensor&, const Tensor& g, const Wanted&) {
+  const Tensor& x = in[0];
+  Tensor inside = logical_and(greater_equal(x, scalar(lo, x.dtype(), x.device())),
+                              less_equal(x, scalar(hi, x.dtype(), x.device())));
+  return {where(inside, g, zeros_grad(g))};
+}
+
+std::vector<Tensor> Binary::vjp(const Inputs& in, const Tensor& out, const Tensor& g,
+                                const Wanted& wanted) {
+  const Tensor &a = in[0], &b = in[1];
+  switch (op) {
+    case BinaryOp::add:
+      return {g, g};
+    case BinaryOp::sub:
+      return {g, wanted[1] ? -g : Tensor()};
+    case BinaryOp::mul:
+      return {wanted[0] ? g * b : Tensor(), wanted[1] ? g * a : Tensor()};
+    case BinaryOp::div:
+      return {wanted[0] ? g / b : Tensor(), wanted[1] ? -(g * out / b) : Tensor()};
+    case BinaryOp::maximum:
+    case BinaryOp::minimum: {
+      // Ties split the gradient in half (as PyTorch does).
+      Tensor sel = op == BinaryOp::maximum ? greater(a, b) : less(a, b);
+      Tensor tie = equal(a, b);
+      Tensor z = zeros_grad(g);
+      Tensor half = g * 0.5;
+      Tensor ga = where(tie, half, where(sel, g, z));
+      Tensor gb = where(tie, half, where(sel, z, g));
+      return {ga, gb};
+    }
+    case BinaryOp::pow:
+      return {wanted[0] ? g * b * pow(a, b - 1.0) : Tensor(),
+              wanted[1] ? g * out * log(a) : Tensor()};
+    default:
+      return {zeros_grad(a), zeros_grad(b)};
   }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>& wanted) override {
-    Tensor z = zeros_grad(g);
-    return {Tensor(), wanted[1] ? where(in[0], g, z) : Tensor(),
-            wanted[2] ? where(in[0], z, g) : Tensor()};
-  }
-};
+}
+
+std::vector<Tensor> Where::vjp(const Inputs& in, const Tensor&, const Tensor& g,
+                               const Wanted& wanted) {
+  Tensor z = zeros_grad(g);
+  return {Tensor(), wanted[1] ? where(in[0], g, z) : Tensor(),
+          wanted[2] ? where(in[0], z, g) : Tensor()};
+}
+
+}  // namespace prims
+
+namespace {
 
 void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
   if (a.device() != b.device())
@@ -214,7 +190,7 @@ Tensor unary(UnaryOp op, const Tensor& x) {
     fail<DtypeError>("logical_not", "expected bool, got {}", dtype_name(x.dtype()));
   if (op != UnaryOp::logical_not && x.dtype() == DType::boolean)
     fail<DtypeError>(unary_name(op), "expected a numeric dtype, got bool");
-  return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<Unary>(op), {x});
+  return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<prims::Unary>(op), {x});
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
@@ -234,7 +210,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same_device(name, a, b);
   Shape sh = broadcast_shapes(a.shape(), b.shape(), name);
   DType out = is_predicate(op) ? DType::boolean : a.dtype();
-  return Tensor::make(sh, out, a.device(), std::make_shared<Binary>(op),
+  return Tensor::make(sh, out, a.device(), std::make_shared<prims::Binary>(op),
                       {broadcast_to(a, sh), broadcast_to(b, sh)});
 }
 
@@ -263,13 +239,15 @@ Tensor pow(const Tensor& x, double exponent) {
   if (!is_floating(x.dtype()))
     fail<DtypeError>("pow", "expected a float dtype, got {}", dtype_name(x.dtype()));
   if (exponent == 1) return x;
-  return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<PowScalar>(exponent), {x});
+  return Tensor::make(x.shape(), x.dtype(), x.device(),
+                      std::make_shared<prims::PowScalar>(exponent), {x});
 }
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
   if (x.dtype() == DType::boolean) fail<DtypeError>("clamp", "expected a numeric dtype, got bool");
   if (lo > hi) fail<ValueError>("clamp", "lo {} is greater than hi {}", lo, hi);
-  return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<Clamp>(lo, hi), {x});
+  return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<prims::Clamp>(lo, hi),
+                      {x});
 }
 
 Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::add, a, b); }
@@ -298,7 +276,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_device("where", cond, a);
   Shape sh =
       broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
-  return Tensor::make(sh, a.dtype(), a.device(), std::make_shared<Where>(),
+  return Tensor::make(sh, a.dtype(), a.device(), std::make_shared<prims::Where>(),
                       {broadcast_to(cond, sh), broadcast_to(a, sh), broadcast_to(b, sh)});
 }
 

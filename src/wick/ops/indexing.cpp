@@ -9,11 +9,9 @@
 
 #include <limits>
 
-#include "wick/backend/cpu/cpu_utils.h"
-#include "wick/backend/cpu/indexing.h"
-#include "wick/core/primitive.h"
 #include "wick/ops/creation.h"
 #include "wick/ops/elementwise.h"
+#include "wick/ops/primitives.h"
 #include "wick/ops/views.h"
 
 namespace wick {
@@ -34,8 +32,11 @@ void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
 // Indices already evaluated on the CPU are range-checked when the op is built, so the error
 // points at its cause; others are checked by the kernel.
 void check_range_now(const Tensor& idx, int64_t limit, const char* op) {
-  if (idx.is_evaluated() && idx.device().type == DeviceType::cpu)
-    cpu::check_index_range(idx, limit, op);
+  if (!idx.is_evaluated() || idx.device().type != DeviceType::cpu) return;
+  const std::vector<int64_t> v = idx.to_vector<int64_t>();
+  for (int64_t x : v)
+    if (x < 0 || x >= limit)
+      fail<ValueError>(op, "index {} out of range; expected 0 <= index < {}", x, limit);
 }
 
 // Zeros of `shape` without allocating them: a broadcast 0-d tensor.
@@ -43,48 +44,30 @@ Tensor zeros_view(const Shape& shape, DType dtype, Device device) {
   return broadcast_to(scalar(0, dtype, device), shape);
 }
 
-class Take final : public Primitive {
- public:
-  Take(int axis, const char* op) : axis_(axis), op_(op) {}
-  const char* name() const override { return "take"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::take(in[0], in[1], axis_, out, op_);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>&) override {
-    const Tensor& x = in[0];
-    const Tensor& idx = in[1];
-    // dx[o, idx[j], i] += g[o, j, i]: scatter_add with the indices broadcast over o and i.
-    Shape gs = x.shape();
-    gs[size_t(axis_)] = idx.numel();
-    Shape is(gs.size(), 1);
-    is[size_t(axis_)] = idx.numel();
-    Tensor ib = broadcast_to(reshape(idx, is), gs);
-    Tensor g2 = idx.ndim() == 1 ? g : reshape(g, gs);
-    return {scatter_add(zeros_view(x.shape(), g.dtype(), g.device()), axis_, ib, g2), Tensor()};
-  }
+}  // namespace
 
- private:
-  const int axis_;
-  const char* const op_;  // the public op that built it (take, index_select, embedding)
-};
+std::vector<Tensor> prims::Take::vjp(const prims::Inputs& in, const Tensor&, const Tensor& g,
+                                     const prims::Wanted&) {
+  const Tensor& x = in[0];
+  const Tensor& idx = in[1];
+  // dx[o, idx[j], i] += g[o, j, i]: scatter_add with the indices broadcast over o and i.
+  Shape gs = x.shape();
+  gs[size_t(axis)] = idx.numel();
+  Shape is(gs.size(), 1);
+  is[size_t(axis)] = idx.numel();
+  Tensor ib = broadcast_to(reshape(idx, is), gs);
+  Tensor g2 = idx.ndim() == 1 ? g : reshape(g, gs);
+  return {scatter_add(zeros_view(x.shape(), g.dtype(), g.device()), axis, ib, g2), Tensor()};
+}
 
-class TakeAlongAxis final : public Primitive {
- public:
-  explicit TakeAlongAxis(int axis) : axis_(axis) {}
-  const char* name() const override { return "take_along_axis"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::take_along_axis(in[0], in[1], axis_, out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>&) override {
-    return {scatter_add(zeros_view(in[0].shape(), g.dtype(), g.device()), axis_, in[1], g),
-            Tensor()};
-  }
+namespace {}  // namespace
 
- private:
-  const int axis_;
-};
+std::vector<Tensor> prims::TakeAlongAxis::vjp(const prims::Inputs& in, const Tensor&,
+                                              const Tensor& g, const prims::Wanted&) {
+  return {scatter_add(zeros_view(in[0].shape(), g.dtype(), g.device()), axis, in[1], g), Tensor()};
+}
+
+namespace {
 
 // Pads t with zeros at the end of each axis up to `shape`.
 Tensor pad_zeros_to(Tensor t, const Shape& shape) {
@@ -97,75 +80,46 @@ Tensor pad_zeros_to(Tensor t, const Shape& shape) {
   return t;
 }
 
-class ScatterAdd final : public Primitive {
- public:
-  explicit ScatterAdd(int axis) : axis_(axis) {}
-  const char* name() const override { return "scatter_add"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::scatter_add(in[0], in[1], in[2], axis_, out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>& wanted) override {
-    Tensor gsrc;
-    // src positions outside the index's extent were not added: their gradient is zero.
-    if (wanted[2]) gsrc = pad_zeros_to(take_along_axis(g, in[1], axis_), in[2].shape());
-    return {wanted[0] ? g : Tensor(), Tensor(), gsrc};
-  }
+}  // namespace
 
- private:
-  const int axis_;
-};
+std::vector<Tensor> prims::ScatterAdd::vjp(const prims::Inputs& in, const Tensor&, const Tensor& g,
+                                           const prims::Wanted& wanted) {
+  Tensor gsrc;
+  // src positions outside the index's extent were not added: their gradient is zero.
+  if (wanted[2]) gsrc = pad_zeros_to(take_along_axis(g, in[1], axis), in[2].shape());
+  return {wanted[0] ? g : Tensor(), Tensor(), gsrc};
+}
+
+namespace {
 
 // Joins along an existing axis (concat) or a new one (stack: inputs have the output's shape
 // without `axis`).
-class Concat final : public Primitive {
- public:
-  Concat(int axis, bool new_axis) : axis_(axis), new_axis_(new_axis) {}
-  const char* name() const override { return new_axis_ ? "stack" : "concat"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    if (new_axis_) {
-      cpu::stack(in, axis_, out);
-    } else {
-      cpu::concat(in, axis_, out);
+}  // namespace
+
+std::vector<Tensor> prims::Concat::vjp(const prims::Inputs& in, const Tensor&, const Tensor& g,
+                                       const prims::Wanted& wanted) {
+  std::vector<Tensor> gs(in.size());
+  int64_t start = 0;
+  for (size_t k = 0; k < in.size(); ++k) {
+    const int64_t n = new_axis ? 1 : in[k].shape()[size_t(axis)];
+    if (wanted[k]) {
+      // stack: a 0-d index drops the axis without a reshape of a strided slice.
+      gs[k] = new_axis ? take(g, scalar(double(start), DType::i64, g.device()), axis)
+                       : slice(g, axis, start, start + n);
     }
+    start += n;
   }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>& wanted) override {
-    std::vector<Tensor> gs(in.size());
-    int64_t start = 0;
-    for (size_t k = 0; k < in.size(); ++k) {
-      const int64_t n = new_axis_ ? 1 : in[k].shape()[size_t(axis_)];
-      if (wanted[k]) {
-        // stack: a 0-d index drops the axis without a reshape of a strided slice.
-        gs[k] = new_axis_ ? take(g, scalar(double(start), DType::i64, g.device()), axis_)
-                          : slice(g, axis_, start, start + n);
-      }
-      start += n;
-    }
-    return gs;
-  }
+  return gs;
+}
 
- private:
-  const int axis_;
-  const bool new_axis_;
-};
+namespace {}  // namespace
 
-class Tri final : public Primitive {
- public:
-  Tri(int64_t k, bool upper) : k_(k), upper_(upper) {}
-  const char* name() const override { return upper_ ? "triu" : "tril"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::tri(in[0], k_, upper_, out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>&, const Tensor&, const Tensor& g,
-                          const std::vector<bool>&) override {
-    return {upper_ ? triu(g, k_) : tril(g, k_)};
-  }
+std::vector<Tensor> prims::Tri::vjp(const prims::Inputs&, const Tensor&, const Tensor& g,
+                                    const prims::Wanted&) {
+  return {upper ? triu(g, k) : tril(g, k)};
+}
 
- private:
-  const int64_t k_;
-  const bool upper_;
-};
+namespace {
 
 Tensor take_impl(const Tensor& x, const Tensor& indices, int axis, const char* op) {
   const int a = normalize_axis(axis, x.ndim(), op);
@@ -175,14 +129,15 @@ Tensor take_impl(const Tensor& x, const Tensor& indices, int axis, const char* o
   Shape sh(x.shape().begin(), x.shape().begin() + a);
   sh.insert(sh.end(), indices.shape().begin(), indices.shape().end());
   sh.insert(sh.end(), x.shape().begin() + a + 1, x.shape().end());
-  return Tensor::make(std::move(sh), x.dtype(), x.device(), std::make_shared<Take>(a, op),
+  return Tensor::make(std::move(sh), x.dtype(), x.device(), std::make_shared<prims::Take>(a, op),
                       {x, indices});
 }
 
 Tensor tri_impl(const Tensor& x, int64_t k, bool upper) {
   const char* op = upper ? "triu" : "tril";
   if (x.ndim() < 2) fail<ShapeError>(op, "expected at least 2 axes, got {}", x.ndim());
-  return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<Tri>(k, upper), {x});
+  return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<prims::Tri>(k, upper),
+                      {x});
 }
 
 }  // namespace
@@ -217,8 +172,8 @@ Tensor take_along_axis(const Tensor& x, const Tensor& indices, int axis) {
       fail<ShapeError>(op, "indices {} exceed x {} along axis {}", shape_str(indices.shape()),
                        shape_str(x.shape()), d);
   check_range_now(indices, x.shape()[size_t(a)], op);
-  return Tensor::make(indices.shape(), x.dtype(), x.device(), std::make_shared<TakeAlongAxis>(a),
-                      {x, indices});
+  return Tensor::make(indices.shape(), x.dtype(), x.device(),
+                      std::make_shared<prims::TakeAlongAxis>(a), {x, indices});
 }
 
 Tensor scatter_add(const Tensor& base, int axis, const Tensor& indices, const Tensor& src) {
@@ -243,8 +198,8 @@ Tensor scatter_add(const Tensor& base, int axis, const Tensor& indices, const Te
                        d);
   }
   check_range_now(indices, base.shape()[size_t(a)], op);
-  return Tensor::make(base.shape(), base.dtype(), base.device(), std::make_shared<ScatterAdd>(a),
-                      {base, indices, src});
+  return Tensor::make(base.shape(), base.dtype(), base.device(),
+                      std::make_shared<prims::ScatterAdd>(a), {base, indices, src});
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int axis) {
@@ -269,8 +224,8 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
     sh[size_t(a)] += x.shape()[size_t(a)];
   }
   if (xs.size() == 1) return x0;
-  return Tensor::make(std::move(sh), x0.dtype(), x0.device(), std::make_shared<Concat>(a, false),
-                      xs);
+  return Tensor::make(std::move(sh), x0.dtype(), x0.device(),
+                      std::make_shared<prims::Concat>(a, false), xs);
 }
 
 Tensor stack(const std::vector<Tensor>& xs, int axis) {
@@ -289,8 +244,8 @@ Tensor stack(const std::vector<Tensor>& xs, int axis) {
   }
   Shape sh = x0.shape();
   sh.insert(sh.begin() + a, int64_t(xs.size()));
-  return Tensor::make(std::move(sh), x0.dtype(), x0.device(), std::make_shared<Concat>(a, true),
-                      xs);
+  return Tensor::make(std::move(sh), x0.dtype(), x0.device(),
+                      std::make_shared<prims::Concat>(a, true), xs);
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int axis) {
@@ -333,16 +288,11 @@ Tensor causal_mask(int64_t T, int64_t S, DType dtype, int64_t offset) {
   if (!is_floating(dtype))
     fail<DtypeError>(op, "expected a float dtype, got {}", dtype_name(dtype));
   if (offset == -1) offset = S - T;  // queries are the last T of S positions
-  Tensor m = zeros({T, S}, dtype);
-  cpu::dispatch_float(dtype, op, [&](auto tag) {
-    using T_ = decltype(tag);
-    using L = Compute<T_>;
-    const T_ ninf = L::store(-std::numeric_limits<typename L::type>::infinity());
-    T_* p = m.data<T_>();
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t s = std::max<int64_t>(0, t + offset + 1); s < S; ++s) p[t * S + s] = ninf;
-  });
-  return m;
+  // Query t (at position t + offset) sees keys s <= t + offset; built lazily on any device.
+  Tensor rows = reshape(arange(double(offset), double(offset + T), 1, DType::i64), {T, 1});
+  Tensor cols = reshape(arange(S), {1, S});
+  return where(less_equal(cols, rows), scalar(0, dtype),
+               scalar(-std::numeric_limits<double>::infinity(), dtype));
 }
 
 Tensor padding_mask(const Tensor& attention_mask, DType dtype) {

@@ -10,5 +10,8 @@ namespace wick {
 /// Positions outside [offset, offset + T) are untouched, so earlier views of filled positions stay
 /// valid. Not differentiable (the cache is a decode-time buffer).
 Tensor kv_cache_write(const Tensor& cache, const Tensor& x, int64_t offset);
+/// Same with the offset as a one-element i64 tensor (on the cache's device): one graph then serves
+/// every decode step. A pending or device offset is range-checked by the kernel.
+Tensor kv_cache_write(const Tensor& cache, const Tensor& x, const Tensor& offset);
 
 }  // namespace wick

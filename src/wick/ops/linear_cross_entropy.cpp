@@ -4,12 +4,11 @@
 // through the plain-op reference, so second derivatives work too.
 #include "wick/ops/linear_cross_entropy.h"
 
-#include "wick/backend/cpu/linear_cross_entropy.h"
 #include "wick/core/autograd.h"
-#include "wick/core/primitive.h"
 #include "wick/ops/creation.h"
 #include "wick/ops/elementwise.h"
 #include "wick/ops/matmul.h"
+#include "wick/ops/primitives.h"
 #include "wick/ops/reduce.h"
 #include "wick/ops/views.h"
 
@@ -26,66 +25,49 @@ std::pair<Tensor, Tensor> reference_rows(const Tensor& h, const Tensor& w, const
   const DType dt = h.dtype();
   Tensor logits = linear(h, w);
   Tensor t = astype(targets, DType::i64);
-  Tensor valid = not_equal(t, full({N}, double(ignore), DType::i64));
+  Tensor valid = not_equal(t, full({N}, double(ignore), DType::i64, t.device()));
   Tensor hit =
-      logical_and(equal(reshape(arange(V), {1, V}), reshape(t, {N, 1})), reshape(valid, {N, 1}));
-  Tensor picked = sum(where(hit, logits, scalar(0, dt)), {-1});
-  Tensor rows = where(valid, logsumexp(logits, {-1}) - picked, scalar(0, dt));
+      logical_and(equal(reshape(arange(V, DType::i64, t.device()), {1, V}), reshape(t, {N, 1})),
+                  reshape(valid, {N, 1}));
+  Tensor picked = sum(where(hit, logits, scalar(0, dt, logits.device())), {-1});
+  Tensor rows = where(valid, logsumexp(logits, {-1}) - picked, scalar(0, dt, logits.device()));
   return {rows, valid};
 }
 
-class LinearCrossEntropyGrad final : public Primitive {
- public:
-  LinearCrossEntropyGrad(int64_t ignore, int64_t chunk, bool wrt_hidden)
-      : ignore_(ignore), chunk_(chunk), wrt_hidden_(wrt_hidden) {}
-  const char* name() const override { return "linear_cross_entropy_grad"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::linear_cross_entropy_grad(in[0], in[1], in[2], in[3], ignore_, chunk_, wrt_hidden_, out);
-  }
-  // Second order: differentiate the plain-op form of this gradient.
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& ct,
-                          const std::vector<bool>& wanted) override {
-    std::vector<Tensor> leaves;
-    for (size_t i : {0, 1, 3}) leaves.push_back(stop_gradient(in[i]));
-    Tensor rows = reference_rows(leaves[0], leaves[1], in[2], ignore_).first;
-    Tensor f = sum(rows * leaves[2]);
-    Tensor grad = wick::vjp({f}, {ones_like(f)}, {leaves[wrt_hidden_ ? 0 : 1]})[0];
-    auto gs = wick::vjp({grad}, {ct}, leaves);
-    std::vector<Tensor> out(4);
-    if (wanted[0]) out[0] = gs[0];
-    if (wanted[1]) out[1] = gs[1];
-    if (wanted[3]) out[3] = gs[2];
-    return out;
-  }
+}  // namespace
 
- private:
-  const int64_t ignore_, chunk_;
-  const bool wrt_hidden_;
-};
+std::vector<Tensor> prims::LinearCrossEntropyGrad::vjp(const prims::Inputs& in, const Tensor&,
+                                                       const Tensor& ct,
+                                                       const prims::Wanted& wanted) {
+  std::vector<Tensor> leaves;
+  for (size_t i : {0, 1, 3}) leaves.push_back(stop_gradient(in[i]));
+  Tensor rows = reference_rows(leaves[0], leaves[1], in[2], ignore).first;
+  Tensor f = sum(rows * leaves[2]);
+  Tensor grad = wick::vjp({f}, {ones_like(f)}, {leaves[wrt_hidden ? 0 : 1]})[0];
+  auto gs = wick::vjp({grad}, {ct}, leaves);
+  std::vector<Tensor> out(4);
+  if (wanted[0]) out[0] = gs[0];
+  if (wanted[1]) out[1] = gs[1];
+  if (wanted[3]) out[3] = gs[2];
+  return out;
+}
 
-class LinearCrossEntropy final : public Primitive {
- public:
-  LinearCrossEntropy(int64_t ignore, int64_t chunk) : ignore_(ignore), chunk_(chunk) {}
-  const char* name() const override { return "linear_cross_entropy"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::linear_cross_entropy(in[0], in[1], in[2], ignore_, chunk_, out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>& wanted) override {
-    std::vector<Tensor> out(3);
-    Tensor gc = contiguous(g);
-    for (int k = 0; k < 2; ++k) {
-      if (!wanted[k]) continue;
-      auto prim = std::make_shared<LinearCrossEntropyGrad>(ignore_, chunk_, k == 0);
-      out[k] = Tensor::make(in[k].shape(), in[k].dtype(), in[k].device(), prim,
-                            {in[0], in[1], in[2], gc});
-    }
-    return out;
-  }
+namespace {}  // namespace
 
- private:
-  const int64_t ignore_, chunk_;
-};
+std::vector<Tensor> prims::LinearCrossEntropy::vjp(const prims::Inputs& in, const Tensor&,
+                                                   const Tensor& g, const prims::Wanted& wanted) {
+  std::vector<Tensor> out(3);
+  Tensor gc = contiguous(g);
+  for (int k = 0; k < 2; ++k) {
+    if (!wanted[k]) continue;
+    auto prim = std::make_shared<prims::LinearCrossEntropyGrad>(ignore, chunk, k == 0);
+    out[k] =
+        Tensor::make(in[k].shape(), in[k].dtype(), in[k].device(), prim, {in[0], in[1], in[2], gc});
+  }
+  return out;
+}
+
+namespace {
 
 void check_inputs(const Tensor& h, const Tensor& w, const Tensor& t, const char* op) {
   if (h.ndim() != 2) fail<ShapeError>(op, "hidden must be [N, D], got {}", shape_str(h.shape()));
@@ -121,9 +103,10 @@ Tensor linear_cross_entropy(const Tensor& hidden, const Tensor& weight, const Te
   const DType ct = dt == DType::f64 ? DType::f64 : DType::f32;
   Tensor h = contiguous(astype(hidden, ct)), w = contiguous(astype(weight, ct));
   Tensor t = contiguous(astype(targets, DType::i64));
-  Tensor rows = Tensor::make({N}, ct, hidden.device(),
-                             std::make_shared<LinearCrossEntropy>(ignore_index, chunk), {h, w, t});
-  Tensor valid = not_equal(t, full({N}, double(ignore_index), DType::i64));
+  Tensor rows =
+      Tensor::make({N}, ct, hidden.device(),
+                   std::make_shared<prims::LinearCrossEntropy>(ignore_index, chunk), {h, w, t});
+  Tensor valid = not_equal(t, full({N}, double(ignore_index), DType::i64, t.device()));
   return astype(reduce_rows(rows, valid, reduction), dt);
 }
 

@@ -1,34 +1,26 @@
 // matmul and linear: frontend, primitive and vjp.
 #include "wick/ops/matmul.h"
 
-#include "wick/backend/cpu/matmul.h"
-#include "wick/core/primitive.h"
 #include "wick/ops/elementwise.h"
+#include "wick/ops/primitives.h"
 #include "wick/ops/reduce.h"
 #include "wick/ops/views.h"
 
 namespace wick {
 
-namespace {
+namespace {}  // namespace
 
-class Matmul final : public Primitive {
- public:
-  const char* name() const override { return "matmul"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::matmul(in[0], in[1], out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>& wanted) override {
-    // in[0] and in[1] are already broadcast to the output's batch shape.
-    const Tensor &a = in[0], &b = in[1];
-    Tensor ga, gb;
-    if (wanted[0]) ga = matmul(g, mT(b));
-    if (wanted[1]) gb = matmul(mT(a), g);
-    return {ga, gb};
-  }
-};
+std::vector<Tensor> prims::Matmul::vjp(const prims::Inputs& in, const Tensor&, const Tensor& g,
+                                       const prims::Wanted& wanted) {
+  // in[0] and in[1] are already broadcast to the output's batch shape.
+  const Tensor &a = in[0], &b = in[1];
+  Tensor ga, gb;
+  if (wanted[0]) ga = matmul(g, mT(b));
+  if (wanted[1]) gb = matmul(mT(a), g);
+  return {ga, gb};
+}
 
-}  // namespace
+namespace {}  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   if (a.ndim() < 2 || b.ndim() < 2)
@@ -58,7 +50,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   sa.insert(sa.end(), {a.shape(-2), K});
   sb.insert(sb.end(), {K, b.shape(-1)});
   so.insert(so.end(), {a.shape(-2), b.shape(-1)});
-  return Tensor::make(so, a.dtype(), a.device(), std::make_shared<Matmul>(),
+  return Tensor::make(so, a.dtype(), a.device(), std::make_shared<prims::Matmul>(),
                       {broadcast_to(a, sa), broadcast_to(b, sb)});
 }
 

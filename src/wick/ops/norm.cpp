@@ -2,9 +2,8 @@
 // gradients written with public ops (so second derivatives work), plus plain-op references.
 #include "wick/ops/norm.h"
 
-#include "wick/backend/cpu/norm.h"
-#include "wick/core/primitive.h"
 #include "wick/ops/elementwise.h"
+#include "wick/ops/primitives.h"
 #include "wick/ops/reduce.h"
 #include "wick/ops/views.h"
 
@@ -22,72 +21,50 @@ DType promote_float(DType a, DType b) {
 // Precision of the normalisation: f64 for f64 inputs, f32 otherwise.
 DType norm_compute(DType x) { return x == DType::f64 ? DType::f64 : DType::f32; }
 
-class RmsNorm final : public Primitive {
- public:
-  RmsNorm(double eps, bool has_weight) : eps_(eps), has_weight_(has_weight) {}
-  const char* name() const override { return "rms_norm"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::rms_norm(in[0], has_weight_ ? &in[1] : nullptr, eps_, out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>& wanted) override {
-    const Tensor& x = in[0];
-    const DType c = norm_compute(x.dtype());
-    Tensor xf = astype(x, c), gf = astype(g, c);
-    Tensor r = rsqrt(mean(square(xf), {-1}, true) + eps_);
-    Tensor n = xf * r;
-    Tensor gw = has_weight_ ? gf * astype(in[1], c) : gf;
-    std::vector<Tensor> grads(in.size());
-    if (wanted[0])  // r * (g w - n * mean(g w n))
-      grads[0] = astype(r * (gw - n * mean(gw * n, {-1}, true)), x.dtype());
-    if (has_weight_ && wanted[1]) {
-      // The forward multiplies the weight by n rounded to x's dtype.
-      Tensor nr = astype(astype(n, x.dtype()), c);
-      grads[1] = astype(sum_to_shape(gf * nr, in[1].shape()), in[1].dtype());
-    }
-    return grads;
-  }
+}  // namespace
 
- private:
-  const double eps_;
-  const bool has_weight_;
-};
-
-class LayerNorm final : public Primitive {
- public:
-  LayerNorm(double eps, bool has_weight, bool has_bias)
-      : eps_(eps), has_weight_(has_weight), has_bias_(has_bias) {}
-  const char* name() const override { return "layer_norm"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    const Tensor* w = has_weight_ ? &in[1] : nullptr;
-    const Tensor* b = has_bias_ ? &in[has_weight_ ? 2 : 1] : nullptr;
-    cpu::layer_norm(in[0], w, b, eps_, out);
+std::vector<Tensor> prims::RmsNorm::vjp(const prims::Inputs& in, const Tensor&, const Tensor& g,
+                                        const prims::Wanted& wanted) {
+  const Tensor& x = in[0];
+  const DType c = norm_compute(x.dtype());
+  Tensor xf = astype(x, c), gf = astype(g, c);
+  Tensor r = rsqrt(mean(square(xf), {-1}, true) + eps);
+  Tensor n = xf * r;
+  Tensor gw = has_weight ? gf * astype(in[1], c) : gf;
+  std::vector<Tensor> grads(in.size());
+  if (wanted[0])  // r * (g w - n * mean(g w n))
+    grads[0] = astype(r * (gw - n * mean(gw * n, {-1}, true)), x.dtype());
+  if (has_weight && wanted[1]) {
+    // The forward multiplies the weight by n rounded to x's dtype.
+    Tensor nr = astype(astype(n, x.dtype()), c);
+    grads[1] = astype(sum_to_shape(gf * nr, in[1].shape()), in[1].dtype());
   }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>& wanted) override {
-    const Tensor& x = in[0];
-    const DType c = norm_compute(x.dtype());
-    Tensor xf = astype(x, c), gf = astype(g, c);
-    Tensor d = xf - mean(xf, {-1}, true);
-    Tensor r = rsqrt(mean(square(d), {-1}, true) + eps_);
-    Tensor xhat = d * r;
-    Tensor gh = has_weight_ ? gf * astype(in[1], c) : gf;
-    std::vector<Tensor> grads(in.size());
-    if (wanted[0])  // r * (gh - mean(gh) - xhat * mean(gh * xhat))
-      grads[0] =
-          astype(r * (gh - mean(gh, {-1}, true) - xhat * mean(gh * xhat, {-1}, true)), x.dtype());
-    if (has_weight_ && wanted[1])
-      grads[1] = astype(sum_to_shape(gf * xhat, in[1].shape()), in[1].dtype());
-    size_t bi = has_weight_ ? 2 : 1;
-    if (has_bias_ && wanted[bi])
-      grads[bi] = astype(sum_to_shape(gf, in[bi].shape()), in[bi].dtype());
-    return grads;
-  }
+  return grads;
+}
 
- private:
-  const double eps_;
-  const bool has_weight_, has_bias_;
-};
+namespace {}  // namespace
+
+std::vector<Tensor> prims::LayerNorm::vjp(const prims::Inputs& in, const Tensor&, const Tensor& g,
+                                          const prims::Wanted& wanted) {
+  const Tensor& x = in[0];
+  const DType c = norm_compute(x.dtype());
+  Tensor xf = astype(x, c), gf = astype(g, c);
+  Tensor d = xf - mean(xf, {-1}, true);
+  Tensor r = rsqrt(mean(square(d), {-1}, true) + eps);
+  Tensor xhat = d * r;
+  Tensor gh = has_weight ? gf * astype(in[1], c) : gf;
+  std::vector<Tensor> grads(in.size());
+  if (wanted[0])  // r * (gh - mean(gh) - xhat * mean(gh * xhat))
+    grads[0] =
+        astype(r * (gh - mean(gh, {-1}, true) - xhat * mean(gh * xhat, {-1}, true)), x.dtype());
+  if (has_weight && wanted[1])
+    grads[1] = astype(sum_to_shape(gf * xhat, in[1].shape()), in[1].dtype());
+  size_t bi = has_weight ? 2 : 1;
+  if (has_bias && wanted[bi]) grads[bi] = astype(sum_to_shape(gf, in[bi].shape()), in[bi].dtype());
+  return grads;
+}
+
+namespace {
 
 void check_x(const Tensor& x, double eps, const char* op) {
   if (!is_floating(x.dtype()))
@@ -117,7 +94,7 @@ Tensor rms_norm(const Tensor& x, const std::optional<Tensor>& weight, double eps
     out = promote_float(x.dtype(), weight->dtype());
   }
   return Tensor::make(x.shape(), out, x.device(),
-                      std::make_shared<RmsNorm>(eps, weight.has_value()), std::move(ins));
+                      std::make_shared<prims::RmsNorm>(eps, weight.has_value()), std::move(ins));
 }
 
 Tensor layer_norm(const Tensor& x, const std::optional<Tensor>& weight,
@@ -134,7 +111,7 @@ Tensor layer_norm(const Tensor& x, const std::optional<Tensor>& weight,
     ins.push_back(**p);
   }
   return Tensor::make(x.shape(), x.dtype(), x.device(),
-                      std::make_shared<LayerNorm>(eps, weight.has_value(), bias.has_value()),
+                      std::make_shared<prims::LayerNorm>(eps, weight.has_value(), bias.has_value()),
                       std::move(ins));
 }
 
@@ -167,3 +144,9 @@ Tensor layer_norm_reference(const Tensor& x, const std::optional<Tensor>& weight
 }
 
 }  // namespace wick
+
+namespace wick::prims {
+std::vector<Tensor> RmsNorm::fallback(const Inputs& in) const {
+  return {rms_norm_reference(in[0], has_weight ? std::optional<Tensor>(in[1]) : std::nullopt, eps)};
+}
+}  // namespace wick::prims

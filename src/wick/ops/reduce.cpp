@@ -4,11 +4,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "wick/backend/cpu/reduce.h"
 #include "wick/core/autograd.h"
-#include "wick/core/primitive.h"
 #include "wick/ops/creation.h"
 #include "wick/ops/elementwise.h"
+#include "wick/ops/primitives.h"
 #include "wick/ops/views.h"
 
 namespace wick {
@@ -40,74 +39,56 @@ Shape reduced_shape(const Shape& s, const std::vector<int>& axes, bool keepdims)
   return out;
 }
 
-const char* kind_name(cpu::ReduceKind k) {
-  return k == cpu::ReduceKind::sum ? "sum" : (k == cpu::ReduceKind::max ? "max" : "min");
+}  // namespace
+
+std::vector<Tensor> prims::Reduce::vjp(const prims::Inputs& in, const Tensor& out, const Tensor& g,
+                                       const prims::Wanted&) {
+  const Shape& xs = in[0].shape();
+  Shape kept = reduced_shape(xs, axes, true);
+  Tensor gk = reshape(g, kept);
+  if (kind() == PrimitiveKind::sum) return {broadcast_to(gk, xs)};
+  // max/min: the gradient is shared evenly among the elements equal to the result.
+  Tensor hit = equal(in[0], reshape(out, kept));
+  Tensor mask = astype(hit, g.dtype());
+  Tensor count = sum(mask, axes, true);
+  return {mask * (gk / count)};
 }
 
-class Reduce final : public Primitive {
- public:
-  Reduce(cpu::ReduceKind kind, std::vector<int> axes) : kind_(kind), axes_(std::move(axes)) {}
-  const char* name() const override { return kind_name(kind_); }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::reduce(kind_, in[0], axes_, out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor& out, const Tensor& g,
-                          const std::vector<bool>&) override {
-    const Shape& xs = in[0].shape();
-    Shape kept = reduced_shape(xs, axes_, true);
-    Tensor gk = reshape(g, kept);
-    if (kind_ == cpu::ReduceKind::sum) return {broadcast_to(gk, xs)};
-    // max/min: the gradient is shared evenly among the elements equal to the result.
-    Tensor hit = equal(in[0], reshape(out, kept));
-    Tensor mask = astype(hit, g.dtype());
-    Tensor count = sum(mask, axes_, true);
-    return {mask * (gk / count)};
-  }
+namespace {}  // namespace
 
- private:
-  const cpu::ReduceKind kind_;
-  const std::vector<int> axes_;
-};
+Params prims::Reduce::params() const {
+  return {{"axes", std::vector<int64_t>(axes.begin(), axes.end())}};
+}
 
-class ArgMax final : public Primitive {
- public:
-  explicit ArgMax(int axis) : axis_(axis) {}
-  const char* name() const override { return "argmax"; }
-  bool non_differentiable() const override { return true; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::argmax(in[0], axis_, out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor&,
-                          const std::vector<bool>&) override {
-    return {zeros_like(in[0])};
-  }
+std::vector<Tensor> prims::ArgMax::vjp(const prims::Inputs& in, const Tensor&, const Tensor&,
+                                       const prims::Wanted&) {
+  return {zeros_like(in[0])};
+}
 
- private:
-  const int axis_;
-};
+namespace {
 
-Tensor reduce_op(cpu::ReduceKind kind, const Tensor& x, std::vector<int> axes, bool keepdims) {
+Tensor reduce_op(PrimitiveKind kind, const Tensor& x, std::vector<int> axes, bool keepdims) {
   const char* op = kind_name(kind);
   if (x.dtype() == DType::boolean) fail<DtypeError>(op, "expected a numeric dtype, got bool");
   axes = normalize_axes(std::move(axes), x.ndim(), op);
-  if (kind != cpu::ReduceKind::sum)
+  if (kind != PrimitiveKind::sum)
     for (int a : axes)
       if (x.shape()[size_t(a)] == 0) fail<ShapeError>(op, "reduction over an empty axis {}", a);
   Shape out = reduced_shape(x.shape(), axes, keepdims);
   if (axes.empty()) return x;
-  return Tensor::make(out, x.dtype(), x.device(), std::make_shared<Reduce>(kind, axes), {x});
+  return Tensor::make(out, x.dtype(), x.device(), std::make_shared<prims::Reduce>(kind, axes), {x});
 }
 
 }  // namespace
 
 Tensor sum(const Tensor& x, std::vector<int> axes, bool keepdims) {
-  return reduce_op(cpu::ReduceKind::sum, x, std::move(axes), keepdims);
+  return reduce_op(PrimitiveKind::sum, x, std::move(axes), keepdims);
 }
 Tensor max(const Tensor& x, std::vector<int> axes, bool keepdims) {
-  return reduce_op(cpu::ReduceKind::max, x, std::move(axes), keepdims);
+  return reduce_op(PrimitiveKind::max, x, std::move(axes), keepdims);
 }
 Tensor min(const Tensor& x, std::vector<int> axes, bool keepdims) {
-  return reduce_op(cpu::ReduceKind::min, x, std::move(axes), keepdims);
+  return reduce_op(PrimitiveKind::min, x, std::move(axes), keepdims);
 }
 
 Tensor mean(const Tensor& x, std::vector<int> axes, bool keepdims) {
@@ -124,7 +105,7 @@ Tensor argmax(const Tensor& x, int axis, bool keepdims) {
   if (x.shape()[size_t(a)] == 0) fail<ShapeError>("argmax", "argmax over an empty axis");
   if (x.dtype() == DType::boolean) fail<DtypeError>("argmax", "expected a numeric dtype, got bool");
   Shape out = reduced_shape(x.shape(), {a}, keepdims);
-  return Tensor::make(out, DType::i64, x.device(), std::make_shared<ArgMax>(a), {x});
+  return Tensor::make(out, DType::i64, x.device(), std::make_shared<prims::ArgMax>(a), {x});
 }
 
 Tensor logsumexp(const Tensor& x, std::vector<int> axes, bool keepdims) {
@@ -133,7 +114,7 @@ Tensor logsumexp(const Tensor& x, std::vector<int> axes, bool keepdims) {
   axes = normalize_axes(std::move(axes), x.ndim(), "logsumexp");
   Tensor m = stop_gradient(max(x, axes, true));
   // An all -inf row keeps max = -inf; shift by 0 there so the result is -inf, not NaN.
-  Tensor finite = less(abs(m), scalar(INFINITY, m.dtype()));
+  Tensor finite = less(abs(m), scalar(INFINITY, m.dtype(), m.device()));
   Tensor shift = where(finite, m, zeros_like(m));
   Tensor r = log(sum(exp(x - shift), axes, true)) + shift;
   return keepdims ? r : reshape(r, reduced_shape(x.shape(), axes, false));

@@ -5,39 +5,26 @@
 #include <cmath>
 #include <vector>
 
-#include "wick/backend/cpu/rope.h"
-#include "wick/core/primitive.h"
 #include "wick/ops/creation.h"
 #include "wick/ops/elementwise.h"
+#include "wick/ops/primitives.h"
 #include "wick/ops/views.h"
 
 namespace wick {
 
+namespace {}  // namespace
+
+std::vector<Tensor> prims::Rope::vjp(const prims::Inputs& in, const Tensor&, const Tensor& g,
+                                     const prims::Wanted& wanted) {
+  if (wanted.size() > 1 && wanted[1])
+    fail<NotImplemented>("rope", "no gradient with respect to inv_freq (a fixed buffer)");
+  auto prim = std::make_shared<Rope>(layout, offset, !inverse, has_positions);
+  std::vector<Tensor> ins = in;
+  ins[0] = g;
+  return {Tensor::make(g.shape(), g.dtype(), g.device(), prim, ins)};
+}
+
 namespace {
-
-class Rope final : public Primitive {
- public:
-  Rope(RopeLayout layout, int64_t offset, bool inverse, bool has_positions)
-      : layout_(layout), offset_(offset), inverse_(inverse), has_positions_(has_positions) {}
-  const char* name() const override { return "rope"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::rope(in[0], in[1], has_positions_ ? &in[2] : nullptr, offset_, layout_, inverse_, out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>& wanted) override {
-    if (wanted.size() > 1 && wanted[1])
-      fail<NotImplemented>("rope", "no gradient with respect to inv_freq (a fixed buffer)");
-    auto prim = std::make_shared<Rope>(layout_, offset_, !inverse_, has_positions_);
-    std::vector<Tensor> ins = in;
-    ins[0] = g;
-    return {Tensor::make(g.shape(), g.dtype(), g.device(), prim, ins)};
-  }
-
- private:
-  const RopeLayout layout_;
-  const int64_t offset_;
-  const bool inverse_, has_positions_;
-};
 
 void check_rope(const Tensor& x, const Tensor& inv_freq, const char* op) {
   if (x.ndim() != 4) fail<ShapeError>(op, "x must be [B, H, T, Dh], got {}", shape_str(x.shape()));
@@ -87,7 +74,7 @@ Tensor spread(const Tensor& v, RopeLayout layout) {
 Tensor rope(const Tensor& x, const Tensor& inv_freq, int64_t offset, RopeLayout layout) {
   check_rope(x, inv_freq, "rope");
   return Tensor::make(x.shape(), x.dtype(), x.device(),
-                      std::make_shared<Rope>(layout, offset, false, false), {x, inv_freq});
+                      std::make_shared<prims::Rope>(layout, offset, false, false), {x, inv_freq});
 }
 
 Tensor rope_positions(const Tensor& x, const Tensor& inv_freq, const Tensor& positions,
@@ -95,7 +82,8 @@ Tensor rope_positions(const Tensor& x, const Tensor& inv_freq, const Tensor& pos
   check_rope(x, inv_freq, "rope");
   check_positions(x, positions, "rope");
   return Tensor::make(x.shape(), x.dtype(), x.device(),
-                      std::make_shared<Rope>(layout, 0, false, true), {x, inv_freq, positions});
+                      std::make_shared<prims::Rope>(layout, 0, false, true),
+                      {x, inv_freq, positions});
 }
 
 Tensor rope_reference(const Tensor& x, const Tensor& inv_freq, const Tensor& positions,

@@ -4,9 +4,8 @@
 #include <algorithm>
 #include <numeric>
 
-#include "wick/backend/cpu/copy.h"
-#include "wick/core/primitive.h"
 #include "wick/ops/creation.h"
+#include "wick/ops/primitives.h"
 #include "wick/ops/reduce.h"
 
 namespace wick {
@@ -79,134 +78,80 @@ bool view_strides(const Shape& os, const Strides& ost, const Shape& ns, Strides&
   return true;
 }
 
-class Reshape final : public Primitive {
- public:
-  const char* name() const override { return "reshape"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    Strides st;
-    if (view_strides(in[0].shape(), in[0].strides(), out.shape(), st)) {
-      out.set_view(in[0], std::move(st), in[0].offset());
-    } else {
-      cpu::copy_cast(in[0], out);
-    }
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>&) override {
-    return {reshape(g, in[0].shape())};
-  }
-};
+}  // namespace
 
-class Permute final : public Primitive {
- public:
-  explicit Permute(std::vector<int> axes) : axes_(std::move(axes)) {}
-  const char* name() const override { return "permute"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    Strides st(axes_.size());
-    for (size_t i = 0; i < axes_.size(); ++i) st[i] = in[0].strides()[size_t(axes_[i])];
-    out.set_view(in[0], st, in[0].offset());
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>&, const Tensor&, const Tensor& g,
-                          const std::vector<bool>&) override {
-    std::vector<int> inv(axes_.size());
-    for (size_t i = 0; i < axes_.size(); ++i) inv[size_t(axes_[i])] = int(i);
-    return {permute(g, inv)};
-  }
+namespace prims {
 
- private:
-  const std::vector<int> axes_;
-};
+Layout Reshape::view_layout(const Inputs& in, const Shape& out_shape) const {
+  Layout l;
+  if (!view_strides(in[0].shape(), in[0].strides(), out_shape, l.strides))
+    fail<ValueError>("reshape", "internal: layout {} of {} is not viewable as {}",
+                     shape_str(in[0].strides()), shape_str(in[0].shape()), shape_str(out_shape));
+  l.offset = in[0].offset();
+  return l;
+}
+std::vector<Tensor> Reshape::vjp(const Inputs& in, const Tensor&, const Tensor& g, const Wanted&) {
+  return {reshape(g, in[0].shape())};
+}
 
-class Slice final : public Primitive {
- public:
-  Slice(int axis, int64_t start, int64_t step) : axis_(axis), start_(start), step_(step) {}
-  const char* name() const override { return "slice"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    Strides st = in[0].strides();
-    int64_t off = in[0].offset() + start_ * st[size_t(axis_)];
-    st[size_t(axis_)] *= step_;
-    out.set_view(in[0], st, off);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>&) override;
+Params Permute::params() const {
+  return {{"axes", std::vector<int64_t>(axes.begin(), axes.end())}};
+}
+Layout Permute::view_layout(const Inputs& in, const Shape&) const {
+  Layout l;
+  l.strides.resize(axes.size());
+  for (size_t i = 0; i < axes.size(); ++i) l.strides[i] = in[0].strides()[size_t(axes[i])];
+  l.offset = in[0].offset();
+  return l;
+}
+std::vector<Tensor> Permute::vjp(const Inputs&, const Tensor&, const Tensor& g, const Wanted&) {
+  std::vector<int> inv(axes.size());
+  for (size_t i = 0; i < axes.size(); ++i) inv[size_t(axes[i])] = int(i);
+  return {permute(g, inv)};
+}
 
- private:
-  friend class SliceScatter;
-  const int axis_;
-  const int64_t start_, step_;
-};
-
-// Zeros of the sliced input's shape with the cotangent written at the slice positions.
-class SliceScatter final : public Primitive {
- public:
-  SliceScatter(int axis, int64_t start, int64_t step) : axis_(axis), start_(start), step_(step) {}
-  const char* name() const override { return "slice_scatter"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    Tensor z = zeros(out.shape(), out.dtype());
-    out.set_view(z, z.strides(), 0);
-    Strides st = out.strides();
-    int64_t off = start_ * st[size_t(axis_)];
-    st[size_t(axis_)] *= step_;
-    cpu::copy_into(in[0], out, st, off);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor& out, const Tensor& g,
-                          const std::vector<bool>&) override {
-    int64_t n = in[0].shape()[size_t(axis_)];
-    return {slice(g, axis_, start_, start_ + (n - 1) * step_ + 1, step_)};
-  }
-
- private:
-  const int axis_;
-  const int64_t start_, step_;
-};
-
-std::vector<Tensor> Slice::vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                               const std::vector<bool>&) {
-  auto p = std::make_shared<SliceScatter>(axis_, start_, step_);
+Layout Slice::view_layout(const Inputs& in, const Shape&) const {
+  Layout l;
+  l.strides = in[0].strides();
+  l.offset = in[0].offset() + start * l.strides[size_t(axis)];
+  l.strides[size_t(axis)] *= step;
+  return l;
+}
+std::vector<Tensor> Slice::vjp(const Inputs& in, const Tensor&, const Tensor& g, const Wanted&) {
+  auto p = std::make_shared<SliceScatter>(axis, start, step);
   return {Tensor::make(in[0].shape(), g.dtype(), g.device(), p, {g})};
 }
 
-class BroadcastTo final : public Primitive {
- public:
-  const char* name() const override { return "broadcast_to"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    const auto& x = in[0];
-    size_t n = out.shape().size(), lead = n - x.shape().size();
-    Strides st(n, 0);
-    for (size_t i = 0; i < x.shape().size(); ++i)
-      st[lead + i] = x.shape()[i] == 1 ? 0 : x.strides()[i];
-    out.set_view(x, st, x.offset());
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>&) override {
-    return {sum_to_shape(g, in[0].shape())};
-  }
-};
+std::vector<Tensor> SliceScatter::vjp(const Inputs& in, const Tensor& out, const Tensor& g,
+                                      const Wanted&) {
+  int64_t n = in[0].shape()[size_t(axis)];
+  return {slice(g, axis, start, start + (n - 1) * step + 1, step)};
+}
 
-class Copy final : public Primitive {
- public:
-  const char* name() const override { return "contiguous"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::copy_cast(in[0], out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>&, const Tensor&, const Tensor& g,
-                          const std::vector<bool>&) override {
-    return {g};
-  }
-};
+Layout BroadcastTo::view_layout(const Inputs& in, const Shape& out_shape) const {
+  const auto& x = in[0];
+  size_t n = out_shape.size(), lead = n - x.shape().size();
+  Layout l;
+  l.strides.assign(n, 0);
+  for (size_t i = 0; i < x.shape().size(); ++i)
+    l.strides[lead + i] = x.shape()[i] == 1 ? 0 : x.strides()[i];
+  l.offset = x.offset();
+  return l;
+}
+std::vector<Tensor> BroadcastTo::vjp(const Inputs& in, const Tensor&, const Tensor& g,
+                                     const Wanted&) {
+  return {sum_to_shape(g, in[0].shape())};
+}
 
-class AsType final : public Primitive {
- public:
-  const char* name() const override { return "astype"; }
-  void eval_cpu(const std::vector<Tensor>& in, const Tensor& out) override {
-    cpu::copy_cast(in[0], out);
-  }
-  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
-                          const std::vector<bool>&) override {
-    return {astype(g, in[0].dtype())};
-  }
-};
+std::vector<Tensor> Copy::vjp(const Inputs&, const Tensor&, const Tensor& g, const Wanted&) {
+  return {g};
+}
 
-}  // namespace
+std::vector<Tensor> AsType::vjp(const Inputs& in, const Tensor&, const Tensor& g, const Wanted&) {
+  return {astype(g, in[0].dtype())};
+}
+
+}  // namespace prims
 
 Tensor reshape(const Tensor& x, Shape shape) {
   int infer = -1;
@@ -231,7 +176,11 @@ Tensor reshape(const Tensor& x, Shape shape) {
     fail<ShapeError>("reshape", "cannot reshape {} to {}; expected {} elements, got {}",
                      shape_str(x.shape()), shape_str(shape), x.numel(), numel_of(shape));
   if (shape == x.shape()) return x;
-  return Tensor::make(std::move(shape), x.dtype(), x.device(), std::make_shared<Reshape>(), {x});
+  // A view when the input's layout allows it (known when built), else a row-major copy first.
+  Strides st;
+  const Tensor base = view_strides(x.shape(), x.strides(), shape, st) ? x : contiguous(x);
+  return Tensor::make(std::move(shape), x.dtype(), x.device(), std::make_shared<prims::Reshape>(),
+                      {base});
 }
 
 Tensor flatten(const Tensor& x, int start, int end) {
@@ -261,7 +210,8 @@ Tensor permute(const Tensor& x, std::vector<int> axes) {
   if (identity) return x;
   Shape sh(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) sh[size_t(i)] = x.shape()[size_t(axes[size_t(i)])];
-  return Tensor::make(sh, x.dtype(), x.device(), std::make_shared<Permute>(std::move(axes)), {x});
+  return Tensor::make(sh, x.dtype(), x.device(), std::make_shared<prims::Permute>(std::move(axes)),
+                      {x});
 }
 
 Tensor transpose(const Tensor& x, int a, int b) {
@@ -289,7 +239,8 @@ Tensor slice(const Tensor& x, int axis, int64_t start, int64_t stop, int64_t ste
   if (start == 0 && len == n && step == 1) return x;
   Shape sh = x.shape();
   sh[size_t(a)] = len;
-  return Tensor::make(sh, x.dtype(), x.device(), std::make_shared<Slice>(a, start, step), {x});
+  return Tensor::make(sh, x.dtype(), x.device(), std::make_shared<prims::Slice>(a, start, step),
+                      {x});
 }
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
@@ -300,7 +251,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
     fail<ShapeError>("broadcast_to", "cannot broadcast {} to {}", shape_str(x.shape()),
                      shape_str(shape));
   if (shape == x.shape()) return x;
-  return Tensor::make(shape, x.dtype(), x.device(), std::make_shared<BroadcastTo>(), {x});
+  return Tensor::make(shape, x.dtype(), x.device(), std::make_shared<prims::BroadcastTo>(), {x});
 }
 
 Tensor squeeze(const Tensor& x, int axis) {
@@ -320,13 +271,13 @@ Tensor unsqueeze(const Tensor& x, int axis) {
 }
 
 Tensor contiguous(const Tensor& x) {
-  if (x.is_evaluated() && x.is_contiguous()) return x;
-  return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<Copy>(), {x});
+  if (x.is_contiguous() && x.offset() == 0) return x;
+  return Tensor::make(x.shape(), x.dtype(), x.device(), std::make_shared<prims::Copy>(), {x});
 }
 
 Tensor astype(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
-  return Tensor::make(x.shape(), dtype, x.device(), std::make_shared<AsType>(), {x});
+  return Tensor::make(x.shape(), dtype, x.device(), std::make_shared<prims::AsType>(), {x});
 }
 
 }  // namespace wick

@@ -1,6 +1,8 @@
 #include "wick/optim/optimizer.h"
 
+#include <array>
 #include <cmath>
+#include <map>
 #include <numbers>
 
 #include "wick/ops.h"
@@ -60,8 +62,8 @@ void AdamW::step(const std::vector<Tensor*>& params, const std::vector<Tensor>& 
   check_args("adamw", params, grads);
   if (m_.empty()) {
     for (auto* p : params) {
-      m_.push_back(zeros(p->shape(), math_dtype(p->dtype())));
-      v_.push_back(zeros(p->shape(), math_dtype(p->dtype())));
+      m_.push_back(zeros(p->shape(), math_dtype(p->dtype()), p->device()));
+      v_.push_back(zeros(p->shape(), math_dtype(p->dtype()), p->device()));
     }
   }
   if (m_.size() != params.size())
@@ -71,15 +73,29 @@ void AdamW::step(const std::vector<Tensor*>& params, const std::vector<Tensor>& 
   const double bc2 = 1 - std::pow(b2_, double(t_));
   const double step_size = lr / bc1;
   const double bc2_sqrt = std::sqrt(bc2);
+  // The step's time-varying scalars are evaluated inputs (one per dtype and device), not
+  // parameters of the graph: every step then builds the same graph.
+  std::map<std::pair<DType, Device>, std::array<Tensor, 3>> step_scalars;
+  auto scalars_for = [&](DType md, Device d) -> const std::array<Tensor, 3>& {
+    auto key = std::make_pair(md, d);
+    auto it = step_scalars.find(key);
+    if (it == step_scalars.end()) {
+      std::array<Tensor, 3> v = {scalar(1 - lr * wd_, md, d).eval(), scalar(bc2_sqrt, md, d).eval(),
+                                 scalar(step_size, md, d).eval()};
+      it = step_scalars.emplace(key, v).first;
+    }
+    return it->second;
+  };
   std::vector<Tensor> out;
   for (size_t i = 0; i < params.size(); ++i) {
     const DType md = math_dtype(params[i]->dtype());
+    const auto& [decay, bc2_t, step_t] = scalars_for(md, params[i]->device());
     Tensor p = as(*params[i], md), g = as(grads[i], md);
-    if (wd_ != 0) p = p * (1 - lr * wd_);
+    if (wd_ != 0) p = p * decay;
     m_[i] = m_[i] * b1_ + g * (1 - b1_);
     v_[i] = v_[i] * b2_ + square(g) * (1 - b2_);
-    Tensor denom = sqrt(v_[i]) / bc2_sqrt + eps_;
-    p = p - (m_[i] / denom) * step_size;
+    Tensor denom = sqrt(v_[i]) / bc2_t + eps_;
+    p = p - (m_[i] / denom) * step_t;
     *params[i] = as(p, params[i]->dtype());
     out.push_back(*params[i]);
     out.push_back(m_[i]);
@@ -172,13 +188,18 @@ double lr_lambda(Schedule s, int64_t step, int64_t warmup, int64_t total) {
   return 1.0;
 }
 
+Tensor global_norm_squared(const std::vector<Tensor>& grads) {
+  // Per-tensor sums in the math dtype, added in f64 on the grads' device: one value to read.
+  Tensor total;
+  for (const auto& g : grads) {
+    Tensor part = astype(sum(square(as(g, math_dtype(g.dtype())))), DType::f64);
+    total = total.valid() ? total + part : part;
+  }
+  return total.valid() ? total : scalar(0, DType::f64);
+}
+
 double global_norm(const std::vector<Tensor>& grads) {
-  std::vector<Tensor> parts;
-  for (const auto& g : grads) parts.push_back(sum(square(as(g, math_dtype(g.dtype())))));
-  eval(parts);
-  double total = 0;
-  for (const auto& p : parts) total += p.item<double>();
-  return std::sqrt(total);
+  return std::sqrt(global_norm_squared(grads).item<double>());
 }
 
 double clip_grad_norm(std::vector<Tensor>& grads, double max_norm) {

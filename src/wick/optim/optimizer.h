@@ -75,6 +75,8 @@ Schedule parse_schedule(const std::string& s);
 double lr_lambda(Schedule s, int64_t step, int64_t warmup, int64_t total_steps);
 
 /// Global L2 norm of all grads (computed in f64 from f32 partial sums), like clip_grad_norm_.
+/// The square of it as a lazy f64 scalar on the grads' device (read it once per step).
+Tensor global_norm_squared(const std::vector<Tensor>& grads);
 double global_norm(const std::vector<Tensor>& grads);
 /// Scales grads in place by min(1, max_norm / (norm + 1e-6)) when max_norm > 0; returns the norm
 /// before clipping (evaluates the grads).

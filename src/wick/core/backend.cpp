@@ -1,0 +1,49 @@
+#include "wick/core/backend.h"
+
+#include <mutex>
+
+namespace wick {
+
+namespace {
+constexpr int kNumDeviceTypes = 3;
+std::unique_ptr<Backend>& slot(DeviceType t) {
+  static std::unique_ptr<Backend> backends[kNumDeviceTypes];
+  return backends[size_t(t)];
+}
+void ensure_builtin() {
+  static std::once_flag once;
+  std::call_once(once, [] { detail::register_builtin_backends(); });
+}
+}  // namespace
+
+void register_backend(DeviceType t, std::unique_ptr<Backend> b) { slot(t) = std::move(b); }
+
+Backend* find_backend(DeviceType t) {
+  ensure_builtin();
+  return slot(t).get();
+}
+
+Backend& backend_for(DeviceType t) {
+  Backend* b = find_backend(t);
+  if (!b || b->device_count() == 0)
+    fail<NotImplemented>("device", "{} is not available in this build (available: {})",
+                         device_name({t, 0}), [] {
+                           std::string s;
+                           for (auto d : available_devices())
+                             s += (s.empty() ? "" : ", ") + device_name(d);
+                           return s;
+                         }());
+  return *b;
+}
+
+std::vector<Device> available_devices() {
+  std::vector<Device> r;
+  for (int t = 0; t < kNumDeviceTypes; ++t) {
+    Backend* b = find_backend(DeviceType(t));
+    if (!b) continue;
+    for (int i = 0; i < b->device_count(); ++i) r.push_back({DeviceType(t), i});
+  }
+  return r;
+}
+
+}  // namespace wick
