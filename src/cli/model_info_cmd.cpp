@@ -73,8 +73,11 @@ void print_model_info(const std::string& arg) {
     return print_adapter_info(dir);
   // sentence-transformers folders may keep the transformer in a subfolder.
   const bool st = fs::exists(dir / "modules.json");
-  const embed::FolderConfig fc =
-      st ? embed::read_folder_config(dir) : embed::FolderConfig{.transformer_dir = dir};
+  embed::FolderConfig fc;
+  if (st)
+    fc = embed::read_folder_config(dir);
+  else
+    fc.transformer_dir = dir;
   const fs::path tdir = fc.transformer_dir.empty() ? dir : fc.transformer_dir;
   const nlohmann::json raw = io::read_json_file(tdir / "config.json");
   const std::string model_type = io::config_model_type(raw);
@@ -92,9 +95,9 @@ void print_model_info(const std::string& arg) {
   } else {
     const io::LlamaConfig c = io::parse_llama_config(raw, (tdir / "config.json").string());
     const std::string arch = c.architectures.empty() ? "?" : c.architectures.front();
-    const bool lm = ckpt.contains("lm_head.weight") || c.tie_word_embeddings;
+    const bool lm = arch.ends_with("ForCausalLM");
     std::printf("architecture: %s (model_type %s%s)\n", arch.c_str(), c.model_type.c_str(),
-                lm ? "" : "; no lm_head: embeddings only");
+                lm ? "" : "; a bare body without lm_head: embeddings only");
     print_checkpoint_summary(ckpt);
     std::printf(
         "layers: %lld, hidden: %lld, heads: %lld (kv %lld, head_dim %lld), ffn: %lld, "

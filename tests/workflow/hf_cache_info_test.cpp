@@ -87,7 +87,7 @@ TEST(WorkflowInfo, EveryFolderKind) {
       {wf_model("qwen3"), "Qwen3ForCausalLM"},
       {wf_model("bert_cls_norm"), "model_type bert"},
       {wf_model("bert_mean"), "pooling mean"},
-      {wf_model("qwen3_embedding"), "no lm_head"},
+      {wf_model("qwen3_embedding"), "without lm_head"},
       {(testing::fixtures_dir() / "adapters/llama_lora_qv").string(), "LoRA adapter"},
       {(testing::fixtures_dir() / "adapters/qwen2_lora_all_linear").string(), "rank: "},
   };
