@@ -39,7 +39,7 @@ TEST(WorkflowAdapterBase, TrainRecordsTheBaseAndAMismatchIsRefused) {
   b["vocab_size"] = b["vocab_size"].get<int64_t>() + 7;
   b["architecture"] = "Qwen2ForCausalLM";
   wf_write(other / lora::kBaseInfoFile, b.dump());
-  for (const std::string cmd :
+  for (const std::string& cmd :
        {"generate --prompt hi --no-chat --max-tokens 2 --model " + llama,
         "perplexity --file " + (testing::fixtures_dir() / "README.md").string() + " --model " +
             llama,
