@@ -1,7 +1,9 @@
 // Embed a few texts with a sentence-embedding folder and rank them against a query by cosine
-// similarity (the vectors are L2-normalised, so a dot product is the cosine).
+// similarity (computed explicitly: a folder without a Normalize module gives unnormalised
+// vectors).
 //   example_embed_search MODEL_DIR QUERY
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -25,9 +27,14 @@ int main(int argc, char** argv) {
     const std::vector<float> dv = docs.to_vector<float>(), qv = q.to_vector<float>();
     std::vector<std::pair<double, size_t>> scores;
     for (size_t i = 0; i < corpus.size(); ++i) {
-      double s = 0;
-      for (int64_t d = 0; d < D; ++d) s += double(dv[i * size_t(D) + size_t(d)]) * qv[size_t(d)];
-      scores.emplace_back(s, i);
+      double dot = 0, nd = 0, nq = 0;
+      for (size_t d = 0; d < size_t(D); ++d) {
+        const double a = dv[i * size_t(D) + d], b = qv[d];
+        dot += a * b;
+        nd += a * a;
+        nq += b * b;
+      }
+      scores.emplace_back(dot / std::max(1e-12, std::sqrt(nd * nq)), i);
     }
     std::sort(scores.rbegin(), scores.rend());
     for (const auto& [s, i] : scores) std::printf("%.4f  %s\n", s, corpus[i].c_str());
