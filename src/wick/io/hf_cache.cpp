@@ -34,6 +34,9 @@ std::vector<fs::path> hf_cache_dirs() {
   };
   if (const std::string v = hf_env("HF_HUB_CACHE"); !v.empty()) add(v);
   if (const std::string v = hf_env("HF_HOME"); !v.empty()) add(fs::path(v) / "hub");
+  // huggingface_hub's default HF_HOME is $XDG_CACHE_HOME/huggingface when that is set.
+  if (const std::string v = hf_env("XDG_CACHE_HOME"); !v.empty() && hf_env("HF_HOME").empty())
+    add(fs::path(v) / "huggingface" / "hub");
   if (const std::string v = hf_env("HOME"); !v.empty())
     add(fs::path(v) / ".cache" / "huggingface" / "hub");
   return dirs;

@@ -8,8 +8,9 @@
 
 namespace wick::io {
 
-/// The cache folders searched, in order: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub
-/// (each only when its variable is set; duplicates dropped).
+/// The cache folders searched, in order: $HF_HUB_CACHE, $HF_HOME/hub (else
+/// $XDG_CACHE_HOME/huggingface/hub), ~/.cache/huggingface/hub (each only when its variable is
+/// set; duplicates dropped).
 std::vector<std::filesystem::path> hf_cache_dirs();
 /// True for "Org/Name" ids: one '/', both parts non-empty of [A-Za-z0-9._-], not "." or "..".
 bool is_hub_id(const std::string& s);
