@@ -183,15 +183,19 @@ TrainResult Trainer::run(const TrainCallbacks& cb) {
   const int64_t first_tokens = tokens_seen_;
   std::string last_checkpoint = cfg_.resume ? cfg_.resume->string() : "(none)";
   TrainResult r;
+  // A finite loss improves on no loss or a nan one (an evaluation with nothing scored).
+  auto improves = [&r](double loss) {
+    return !r.best || loss < r.best->loss || (std::isnan(r.best->loss) && !std::isnan(loss));
+  };
   for (const auto& e : evals_)  // evaluations before a resume count for best / early stop
-    if (!r.best || e.loss < r.best->loss) r.best = e;
+    if (improves(e.loss)) r.best = e;
   int64_t since_best = 0;
   auto record_eval = [&](const EvalInfo& e) {
     evals_.push_back(e);
     metric_lines_.push_back(
         json({{"step", e.step}, {"eval_loss", e.loss}, {"eval_tokens", e.tokens}}).dump());
     if (cb.on_eval) cb.on_eval(e);
-    if (!r.best || e.loss < r.best->loss) {
+    if (improves(e.loss)) {
       r.best = e;
       since_best = 0;
       if (cfg_.keep_best) {
