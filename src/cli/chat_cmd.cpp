@@ -25,7 +25,7 @@ void register_chat(CLI::App& app) {
   auto a = std::make_shared<Args>();
   sub->add_option("--model", a->model, "Model folder")->required();
   sub->add_option("--adapter", a->adapter, "PEFT LoRA adapter folder");
-  sub->add_option("--system", a->system, "System message");
+  sub->add_option("--system,--system-prompt", a->system, "System message");
   sub->add_option("--max-tokens", a->max_tokens, "Most tokens per reply")->capture_default_str();
   sub->add_option("--temperature", a->temperature, "Sampling temperature (0: greedy)");
   sub->add_option("--seed", a->seed, "Random seed")->capture_default_str();

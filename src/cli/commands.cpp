@@ -1,9 +1,12 @@
 #include "cli/commands.h"
 
 #include <fstream>
+#include <memory>
 #include <vector>
 
 #include "wick/core/errors.h"
+#include "wick/core/runtime.h"
+#include "wick/io/hf_cache.h"
 
 namespace wick::cli {
 
@@ -14,7 +17,52 @@ std::vector<std::pair<CLI::App*, Runner>>& runners() {
 }
 }  // namespace
 
-void add_runner(CLI::App* sub, Runner run) { runners().emplace_back(sub, std::move(run)); }
+void add_runner(CLI::App* sub, Runner run) {
+  // Every command takes --threads and --device (unless it defines its own); they are applied
+  // before the command runs.
+  struct Common {
+    int threads = 0;
+    std::string device = "cpu";
+  };
+  auto c = std::make_shared<Common>();
+  // --model also takes a Hugging Face Hub id, resolved offline from the local HF cache.
+  if (CLI::Option* model = sub->get_option_no_throw("--model"))
+    model->transform(CLI::Validator(
+        [](std::string& v) -> std::string {
+          try {
+            v = io::resolve_model_path(v).string();
+            return {};
+          } catch (const std::exception& e) {
+            return e.what();
+          }
+        },
+        "", "hub-id"));
+  const bool own_threads = sub->get_option_no_throw("--threads") != nullptr;
+  const bool own_device = sub->get_option_no_throw("--device") != nullptr;
+  if (!own_threads)
+    sub->add_option("--threads", c->threads, "Threads for kernels and BLAS (default: all cores)")
+        ->check(CLI::NonNegativeNumber);
+  if (!own_device)
+    sub->add_option("--device", c->device,
+                    fmt::format("Device to run on (this build supports: {})", supported_devices()));
+  runners().emplace_back(sub, [c, own_threads, own_device, run = std::move(run)] {
+    if (!own_device) check_device(c->device);
+    if (!own_threads && c->threads > 0) set_num_threads(c->threads);
+    run();
+  });
+}
+
+std::string supported_devices() {
+  // Only the CPU backend has kernels today; the CUDA build configures cuBLAS but every
+  // primitive's eval_cuda throws, so it is not offered as a device.
+  return "cpu";
+}
+
+void check_device(const std::string& device) {
+  if (device == "cpu") return;
+  fail<ValueError>("cli", "--device '{}' is not supported by this build; supported devices: {}",
+                   device, supported_devices());
+}
 
 void register_all(CLI::App& app) {
   // One line per subcommand file.
@@ -26,6 +74,7 @@ void register_all(CLI::App& app) {
   register_generate(app);
   register_chat(app);
   register_perplexity(app);
+  register_eval(app);
   register_train(app);
   register_quickstart(app);
 }

@@ -9,8 +9,14 @@
 namespace wick::cli {
 
 using Runner = std::function<void()>;
-/// Adds a subcommand's runner (called from each register_* function).
+/// Adds a subcommand's runner (called from each register_* function, after its options). Also
+/// gives the subcommand --threads N (calls wick::set_num_threads before running) and --device
+/// (checked against supported_devices()), unless it defines an option of that name itself.
 void add_runner(CLI::App* sub, Runner run);
+/// The devices this build can run on, comma-separated ("cpu").
+std::string supported_devices();
+/// ValueError naming `device` and the supported ones unless this build runs on it.
+void check_device(const std::string& device);
 /// Registers every subcommand (commands.cpp lists them).
 void register_all(CLI::App& app);
 /// Runs the subcommand that was parsed.
@@ -24,6 +30,7 @@ void register_merge(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_chat(CLI::App& app);
 void register_perplexity(CLI::App& app);
+void register_eval(CLI::App& app);
 /// Prints what a model folder holds (wick info --model DIR).
 void print_model_info(const std::string& dir);
 void register_train(CLI::App& app);

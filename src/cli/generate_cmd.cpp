@@ -3,21 +3,50 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "wick/core/errors.h"
 #include "wick/generate/generator.h"
+#include "wick/tokenizer/chat_template.h"
 
 namespace wick::cli {
+
+namespace {
+
+// The prompt text: --prompt TEXT, --prompt - (standard input) or --prompt-file FILE.
+std::string read_generate_prompt(const std::string& prompt, const std::string& file) {
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) fail<IoError>("generate", "--prompt-file: cannot open '{}'", file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  if (prompt == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  return prompt;
+}
+
+}  // namespace
+
+bool folder_has_chat_template(const std::string& dir) {
+  try {
+    (void)ChatTemplate::from_folder(dir);
+    return true;
+  } catch (const IoError&) {
+    return false;
+  }
+}
 
 void register_generate(CLI::App& app) {
   auto* sub = app.add_subcommand("generate", "Generate text from a prompt");
   struct Args {
-    std::string model, prompt, adapter, dtype;
-    bool chat = false, json = false;
+    std::string model, prompt, prompt_file, adapter, dtype, system_prompt;
+    bool chat = false, no_chat = false, json = false;
     int64_t max_tokens = 256;
     std::optional<double> temperature, top_p, min_p, repeat_penalty;
     std::optional<int64_t> top_k;
@@ -27,9 +56,17 @@ void register_generate(CLI::App& app) {
   auto a = std::make_shared<Args>();
   sub->add_option("--model", a->model, "Model folder (config.json, safetensors, tokenizer.json)")
       ->required();
-  sub->add_option("--prompt", a->prompt, "Prompt text")->required();
+  auto* prompt = sub->add_option("--prompt", a->prompt, "Prompt text ('-': read standard input)");
+  auto* prompt_file = sub->add_option("--prompt-file", a->prompt_file, "Read the prompt from FILE");
+  prompt->excludes(prompt_file);
   sub->add_option("--adapter", a->adapter, "PEFT LoRA adapter folder");
-  sub->add_flag("--chat", a->chat, "Apply the model's chat template to the prompt");
+  auto* chat = sub->add_flag("--chat", a->chat,
+                             "Apply the model's chat template (the default when the model folder "
+                             "has one; an error when it has none)");
+  sub->add_flag("--no-chat", a->no_chat, "Use the prompt as raw text, without the chat template")
+      ->excludes(chat);
+  sub->add_option("--system-prompt", a->system_prompt,
+                  "System message placed before the prompt (chat template)");
   sub->add_option("--max-tokens", a->max_tokens, "Most tokens to generate")->capture_default_str();
   sub->add_option("--temperature", a->temperature,
                   "Sampling temperature (0: greedy; default from generation_config.json, else "
@@ -44,12 +81,31 @@ void register_generate(CLI::App& app) {
   sub->add_flag("--json", a->json,
                 "Print one JSON object at the end (ids, text, finish reason, speeds) instead of "
                 "streaming text");
-  add_runner(sub, [a] {
+  add_runner(sub, [a, prompt, prompt_file] {
+    if (prompt->count() == 0 && prompt_file->count() == 0)
+      fail<ValueError>("generate",
+                       "no prompt given; expected --prompt TEXT, --prompt - (standard "
+                       "input) or --prompt-file FILE");
+    const std::string text = read_generate_prompt(a->prompt, a->prompt_file);
+    const bool has_template = folder_has_chat_template(a->model);
+    if (a->chat && !has_template)
+      fail<ValueError>("generate", "--chat: the model folder '{}' has no chat template", a->model);
+    const bool use_chat = !a->no_chat && has_template;
+    if (!a->system_prompt.empty() && !use_chat)
+      fail<ValueError>("generate", "--system-prompt needs the chat template, and {}",
+                       a->no_chat ? "--no-chat turns it off"
+                                  : fmt::format("the model folder '{}' has none", a->model));
     LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter);
-    std::vector<int32_t> prompt =
-        a->chat
-            ? encode_chat(m, nlohmann::json::array({{{"role", "user"}, {"content", a->prompt}}}))
-            : m.tokenizer.encode(a->prompt, true);
+    std::vector<int32_t> prompt_ids;
+    if (use_chat) {
+      nlohmann::json msgs = nlohmann::json::array();
+      if (!a->system_prompt.empty())
+        msgs.push_back({{"role", "system"}, {"content", a->system_prompt}});
+      msgs.push_back({{"role", "user"}, {"content", text}});
+      prompt_ids = encode_chat(m, msgs);
+    } else {
+      prompt_ids = m.tokenizer.encode(text, true);
+    }
     generate::GenerateOptions o;
     o.max_tokens = a->max_tokens;
     o.sampling = default_sampling(m.generation);
@@ -67,9 +123,10 @@ void register_generate(CLI::App& app) {
         std::fwrite(s.data(), 1, s.size(), stdout);
         std::fflush(stdout);
       };
-    auto r = generate::generate(*m.model, m.tokenizer, prompt, o, stream);
+    auto r = generate::generate(*m.model, m.tokenizer, prompt_ids, o, stream);
     if (a->json) {
       nlohmann::json j;
+      j["chat"] = use_chat;
       j["prompt_tokens"] = r.prompt_tokens;
       j["tokens"] = r.tokens;
       j["text"] = r.text;

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "wick/io/hf_config.h"
+#include "wick/lora/base_info.h"
 #include "wick/lora/lora.h"
 
 namespace wick::cli {
@@ -18,6 +20,7 @@ void register_merge(CLI::App& app) {
       ->required();
   sub->add_option("--out", out, "Output folder (must not exist or be empty)")->required();
   add_runner(sub, [] {
+    lora::check_adapter_base(adapter, io::load_llama_config(model), model);
     const int64_t n = lora::merge_adapter_into_checkpoint(model, adapter, out);
     std::printf("merged %lld adapted weights into %s\n", static_cast<long long>(n), out.c_str());
   });

@@ -3,6 +3,7 @@
 
 #include "wick/core/errors.h"
 #include "wick/generate/generator.h"
+#include "wick/lora/base_info.h"
 #include "wick/lora/lora.h"
 #include "wick/tokenizer/chat_template.h"
 
@@ -27,7 +28,12 @@ LoadedModel load_model_for_cli(const std::string& dir, const std::string& dtype,
                 {}};
   m.eos_ids = generate::default_eos_ids(dir, m.model->config());
   // A PEFT adapter attaches LoRA layers to the matching Linear modules (unmerged).
-  if (!adapter.empty()) lora::load_adapter(*m.model, adapter);
+  // It is refused when it records a different base model; dropout is off for inference.
+  if (!adapter.empty()) {
+    lora::check_adapter_base(adapter, m.model->config(), dir);
+    lora::load_adapter(*m.model, adapter);
+    lora::set_training(*m.model, false);
+  }
   return m;
 }
 

@@ -29,6 +29,9 @@ LoadedModel load_model_for_cli(const std::string& dir, const std::string& dtype,
                                const std::string& adapter);
 /// Sampling defaults from generation_config.json (greedy unless it sets do_sample).
 generate::SamplerOptions default_sampling(const io::GenerationConfig& g);
+/// Whether the model folder `dir` has a chat template (tokenizer_config.json or
+/// chat_template.jinja).
+bool folder_has_chat_template(const std::string& dir);
 /// Ids of `messages` ([{"role", "content"}, ...]) rendered with the model folder's chat template
 /// and a generation prompt, tokenised without added special tokens (as apply_chat_template does).
 std::vector<int32_t> encode_chat(const LoadedModel& m, const nlohmann::json& messages);

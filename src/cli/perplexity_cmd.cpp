@@ -16,13 +16,14 @@ namespace wick::cli {
 void register_perplexity(CLI::App& app) {
   auto* sub = app.add_subcommand("perplexity", "Perplexity of a model on a text file");
   struct Args {
-    std::string model, file, dtype;
+    std::string model, file, dtype, adapter;
     int64_t context = 512;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("--model", a->model, "Model folder")->required();
   sub->add_option("--file", a->file, "Text file (tokenised whole, once)")->required();
+  sub->add_option("--adapter", a->adapter, "PEFT LoRA adapter folder (applied unmerged)");
   sub->add_option("--context", a->context, "Window length in tokens")->capture_default_str();
   sub->add_option("--dtype", a->dtype, "Compute dtype: f32, bf16 or f16 (default: as stored)");
   sub->add_flag("--json", a->json, R"(Print {"tokens", "nll", "ppl"} as JSON)");
@@ -31,7 +32,7 @@ void register_perplexity(CLI::App& app) {
     if (!in) fail<IoError>("perplexity", "cannot read '{}'", a->file);
     std::stringstream ss;
     ss << in.rdbuf();
-    LoadedModel m = load_model_for_cli(a->model, a->dtype, "");
+    LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter);
     std::vector<int32_t> ids = m.tokenizer.encode(ss.str(), true);
     auto r = generate::perplexity(*m.model, ids, a->context);
     if (a->json) {

@@ -9,6 +9,8 @@
 
 #include "cli/commands.h"
 #include "cli/omp_wait.h"
+#include "cli/train_summary.h"
+#include "wick/io/hf_cache.h"
 #include "wick/train/config_file.h"
 #include "wick/train/model_bridge.h"
 
@@ -23,10 +25,11 @@ struct TrainArgs {
   std::string target_modules, optimizer, lr_schedule;
   double lr = 0, weight_decay = 0, max_grad_norm = 0;
   int64_t warmup = 0, iters = 0, epochs = 0, batch_size = 0, grad_accum = 0, seed = 0;
-  int64_t save_every = 0, eval_every = 0;
+  int64_t save_every = 0, eval_every = 0, early_stop = 0;
   size_t max_seq_len = 0;
   bool mask_prompt = false, no_shuffle = false, full = false, grad_checkpoint = false;
-  bool no_eos = false, pack = false;
+  bool no_eos = false, pack = false, no_mask_prompt = false, keep_best = false;
+  std::string text_key, prompt_key, completion_key;
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -69,9 +72,11 @@ void run(const TrainArgs& a, CLI::App* sub) {
   ensure_passive_omp_wait();
   auto given = [&](const char* flag) { return sub->get_option(flag)->count() > 0; };
   train::TrainConfig c;
+  c.mask_prompt = true;  // loss on completions only by default (TRL); --no-mask-prompt turns it off
   std::filesystem::path model_dir;
   if (!a.config.empty()) train::apply_config_file(a.config, c, &model_dir);
   if (given("--model")) model_dir = a.model;
+  if (!model_dir.empty()) model_dir = io::resolve_model_path(model_dir.string());
   if (given("--data")) c.data = a.data;
   if (given("--out")) c.out = a.out;
   if (model_dir.empty())
@@ -95,6 +100,12 @@ void run(const TrainArgs& a, CLI::App* sub) {
   if (given("--grad-accum")) c.grad_accum = a.grad_accum;
   if (given("--max-seq-len")) c.max_seq_len = a.max_seq_len;
   if (a.mask_prompt) c.mask_prompt = true;
+  if (a.no_mask_prompt) c.mask_prompt = false;
+  if (given("--text-key")) c.keys.text = a.text_key;
+  if (given("--prompt-key")) c.keys.prompt = a.prompt_key;
+  if (given("--completion-key")) c.keys.completion = a.completion_key;
+  if (a.keep_best) c.keep_best = true;
+  if (given("--early-stop")) c.early_stop = a.early_stop;
   if (a.no_shuffle) c.shuffle = false;
   if (a.no_eos) c.add_eos = false;
   if (a.pack) c.pack = true;
@@ -116,17 +127,16 @@ void run(const TrainArgs& a, CLI::App* sub) {
                 static_cast<long long>(e.step), e.loss, static_cast<long long>(e.tokens));
     std::fflush(stdout);
   };
+  cb.on_start = [&c](const train::RunSummary& s) {
+    std::printf("%s", format_run_summary(s, c.full).c_str());
+    std::fflush(stdout);
+  };
   cb.on_message = [tty](const std::string& m) {
     std::printf("%s%s\n", tty ? "\r\033[K" : "", m.c_str());
     std::fflush(stdout);
   };
   const train::TrainResult r = train::train_from_folder(model_dir, c, cb);
-  std::printf(
-      "trained %lld steps, final loss %.4f%s\n", static_cast<long long>(r.steps), r.final_loss,
-      r.final_eval_loss ? fmt::format(", eval loss {:.4f}", *r.final_eval_loss).c_str() : "");
-  std::printf("%s: %s\n", c.full ? "model" : "adapter", c.out.string().c_str());
-  std::printf("metrics: %s\n", c.metrics.value_or(c.out / "metrics.jsonl").string().c_str());
-  std::printf("loss plot: %s\n", (c.out / "loss.svg").string().c_str());
+  std::printf("%s", format_run_end(r, c).c_str());
 }
 
 }  // namespace
@@ -153,8 +163,18 @@ void register_train(CLI::App& app) {
   iters->excludes(epochs);
   sub->add_option("--batch-size", a.batch_size, "Examples per micro-batch (default 1)");
   sub->add_option("--grad-accum", a.grad_accum, "Micro-batches per optimizer step (default 1)");
-  sub->add_option("--max-seq-len", a.max_seq_len, "Truncate examples to this many tokens");
-  sub->add_flag("--mask-prompt", a.mask_prompt, "Loss on the completion only");
+  sub->add_option("--max-seq-len", a.max_seq_len,
+                  fmt::format("Truncate examples to this many tokens (default {})",
+                              train::TrainConfig{}.max_seq_len));
+  auto* mask = sub->add_flag("--mask-prompt", a.mask_prompt,
+                             "Loss on the completion only (the default; kept for compatibility)");
+  sub->add_flag("--no-mask-prompt", a.no_mask_prompt,
+                "Train on the prompt tokens too (prompt/completion and chat data)")
+      ->excludes(mask);
+  sub->add_option("--text-key", a.text_key, "Field of plain-text records (default text)");
+  sub->add_option("--prompt-key", a.prompt_key, "Field of the prompt (default prompt)");
+  sub->add_option("--completion-key", a.completion_key,
+                  "Field of the completion (default completion)");
   sub->add_flag("--no-shuffle", a.no_shuffle, "Keep the file order");
   sub->add_flag("--no-eos", a.no_eos, "Do not append the eos token to each example");
   sub->add_flag("--pack", a.pack,
@@ -162,7 +182,12 @@ void register_train(CLI::App& app) {
                 "(positions restart and attention stays inside each example)");
   sub->add_option("--seed", a.seed, "Seed for shuffling, LoRA init and dropout (default 0)");
   sub->add_option("--save-every", a.save_every, "Write a checkpoint every N steps");
-  sub->add_option("--eval-every", a.eval_every, "Evaluate on valid.jsonl every N steps");
+  sub->add_option("--eval-every", a.eval_every,
+                  "Evaluate on valid.jsonl every N steps (needs validation data)");
+  sub->add_flag("--keep-best", a.keep_best,
+                "Keep OUT/checkpoint-best, the checkpoint with the lowest validation loss");
+  sub->add_option("--early-stop", a.early_stop,
+                  "Stop after N evaluations without a lower validation loss (needs --eval-every)");
   sub->add_option("--metrics", a.metrics, "Metrics JSONL file (default OUT/metrics.jsonl)");
   sub->add_option("--resume", a.resume, "Continue exactly from a checkpoint folder");
   sub->add_option("--resume-adapter", a.resume_adapter, "Start from an existing adapter");

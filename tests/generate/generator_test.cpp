@@ -148,7 +148,7 @@ std::string run_cli(const std::string& args) {
 TEST(Cli, GenerateJsonPerplexityInfo) {
   auto& f = fixture();
   const std::string d = f.dir.string();
-  auto out = run_cli("generate --model " + d + " --prompt hello --max-tokens 5 --json");
+  auto out = run_cli("generate --model " + d + " --prompt hello --no-chat --max-tokens 5 --json");
   auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["tokens"].get<std::vector<int32_t>>(), greedy(5));
   EXPECT_EQ(j["prompt_tokens"].get<std::vector<int32_t>>(), f.tok.encode("hello", true));

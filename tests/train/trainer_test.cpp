@@ -130,7 +130,8 @@ TEST(Trainer, LossFallsAndWritesPeftAdapterMetricsAndPlot) {
   auto r = t.run();
   ASSERT_EQ(r.history.size(), 30u);
   EXPECT_LT(r.history.back().loss, 0.6 * r.history.front().loss);
-  ASSERT_EQ(r.evals.size(), 3u);
+  ASSERT_EQ(r.evals.size(), 4u);  // step 0 (before training), 10, 20, 30
+  EXPECT_EQ(r.evals.front().step, 0);
   EXPECT_LT(r.evals.back().loss, r.evals.front().loss);
   EXPECT_TRUE(fs::exists(d / "out" / "adapter_model.safetensors"));
   EXPECT_TRUE(fs::exists(d / "out" / "adapter_config.json"));
@@ -146,7 +147,7 @@ TEST(Trainer, LossFallsAndWritesPeftAdapterMetricsAndPlot) {
     }
     ++lines;
   }
-  EXPECT_EQ(lines, 33);
+  EXPECT_EQ(lines, 34);
   fs::remove_all(d);
 }
 

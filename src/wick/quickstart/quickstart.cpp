@@ -271,8 +271,10 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
     train::ModelBridge bridge(*model);
     train::Trainer trainer(bridge, tok, c, 0, 0);
     for (const auto& p : trainer.trainable()) r.adapter_parameters += p.tensor->numel();
-    r.finetune_eval_loss_base = trainer.evaluate(trainer.valid_samples());
+    // The trainer evaluates the untrained adapter (step 0) before the first step.
     const train::TrainResult tr = trainer.run(stage_callbacks(cb, "finetune"));
+    r.finetune_eval_loss_base =
+        tr.evals.empty() || tr.evals.front().step != 0 ? std::nan("") : tr.evals.front().loss;
     r.finetune_first_loss = tr.history.front().loss;
     r.finetune_last_loss = tr.history.back().loss;
     r.finetune_eval_loss = tr.final_eval_loss.value_or(std::nan(""));

@@ -88,6 +88,20 @@ void apply_config_file(const std::filesystem::path& file, TrainConfig& c,
       get(&c.max_seq_len);
     } else if (key == "mask-prompt") {
       get(&c.mask_prompt);
+    } else if (key == "no-mask-prompt") {
+      bool b = false;
+      get(&b);
+      c.mask_prompt = !b;
+    } else if (key == "text-key") {
+      get(&c.keys.text);
+    } else if (key == "prompt-key") {
+      get(&c.keys.prompt);
+    } else if (key == "completion-key") {
+      get(&c.keys.completion);
+    } else if (key == "keep-best") {
+      get(&c.keep_best);
+    } else if (key == "early-stop") {
+      get(&c.early_stop);
     } else if (key == "pack") {
       get(&c.pack);
     } else if (key == "no-shuffle") {

@@ -11,7 +11,33 @@ namespace wick::train {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::vector<Record> read_jsonl(const fs::path& file) {
+namespace {
+
+// ShareGPT speaker names -> chat roles.
+std::string sharegpt_role(const std::string& from, const std::string& where) {
+  if (from == "human" || from == "user") return "user";
+  if (from == "gpt" || from == "assistant" || from == "model") return "assistant";
+  if (from == "system") return "system";
+  if (from == "tool" || from == "function" || from == "observation") return "tool";
+  fail<IoError>("data",
+                "{}: unknown ShareGPT speaker \"from\": \"{}\"; expected human, gpt or system",
+                where, from);
+}
+
+// Checks a [{"role","content"}...] array (the messages of `field`).
+void check_messages(const json& msgs, const std::string& where, const std::string& field) {
+  if (!msgs.is_array() || msgs.empty())
+    fail<IoError>("data", "{}: \"{}\" must be a non-empty array of messages", where, field);
+  for (const auto& m : msgs)
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
+        !m["content"].is_string())
+      fail<IoError>("data", "{}: each message of \"{}\" needs string \"role\" and \"content\"",
+                    where, field);
+}
+
+}  // namespace
+
+std::vector<Record> read_jsonl(const fs::path& file, const DataKeys& keys) {
   std::ifstream in(file);
   if (!in) fail<IoError>("data", "cannot open '{}'", file.string());
   std::vector<Record> out;
@@ -29,34 +55,60 @@ std::vector<Record> read_jsonl(const fs::path& file) {
     if (!j.is_object()) fail<IoError>("data", "{}: expected a JSON object", where);
     Record r;
     r.source = where;
-    auto str = [&](const char* key) {
+    auto str = [&](const std::string& key) {
       if (!j[key].is_string())
         fail<IoError>("data", "{}: \"{}\" must be a string, got {}", where, key,
                       j[key].type_name());
       return j[key].get<std::string>();
     };
+    const bool has_prompt = j.contains(keys.prompt), has_completion = j.contains(keys.completion);
     if (j.contains("messages")) {
-      if (!j["messages"].is_array() || j["messages"].empty())
-        fail<IoError>("data", "{}: \"messages\" must be a non-empty array", where);
-      for (const auto& m : j["messages"])
-        if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||
-            !m.contains("content") || !m["content"].is_string())
-          fail<IoError>("data", "{}: each message needs string \"role\" and \"content\"", where);
+      check_messages(j["messages"], where, "messages");
       r.kind = Record::Kind::messages;
       r.messages_json = j["messages"].dump();
-    } else if (j.contains("prompt") || j.contains("completion")) {
-      if (!j.contains("prompt") || !j.contains("completion"))
-        fail<IoError>("data", "{}: needs both \"prompt\" and \"completion\"", where);
-      r.kind = Record::Kind::prompt_completion;
-      r.prompt = str("prompt");
-      r.completion = str("completion");
-    } else if (j.contains("text")) {
+    } else if (j.contains("conversations")) {
+      const json& conv = j["conversations"];
+      if (!conv.is_array() || conv.empty())
+        fail<IoError>("data", "{}: \"conversations\" must be a non-empty array", where);
+      json msgs = json::array();
+      for (const auto& m : conv) {
+        if (!m.is_object() || !m.contains("from") || !m["from"].is_string() ||
+            !m.contains("value") || !m["value"].is_string())
+          fail<IoError>("data",
+                        "{}: each turn of \"conversations\" needs string \"from\" and \"value\"",
+                        where);
+        msgs.push_back({{"role", sharegpt_role(m["from"].get<std::string>(), where)},
+                        {"content", m["value"]}});
+      }
+      r.kind = Record::Kind::messages;
+      r.messages_json = msgs.dump();
+    } else if (has_prompt || has_completion) {
+      if (!has_prompt || !has_completion)
+        fail<IoError>("data", "{}: needs both \"{}\" and \"{}\"", where, keys.prompt,
+                      keys.completion);
+      const json &p = j[keys.prompt], &c = j[keys.completion];
+      if (p.is_array() || c.is_array()) {
+        // Conversational prompt/completion (TRL): both are message lists.
+        check_messages(p, where, keys.prompt);
+        check_messages(c, where, keys.completion);
+        json msgs = p;
+        for (const auto& m : c) msgs.push_back(m);
+        r.kind = Record::Kind::messages;
+        r.messages_json = msgs.dump();
+        r.prompt_turns = p.size();
+      } else {
+        r.kind = Record::Kind::prompt_completion;
+        r.prompt = str(keys.prompt);
+        r.completion = str(keys.completion);
+      }
+    } else if (j.contains(keys.text)) {
       r.kind = Record::Kind::text;
-      r.text = str("text");
+      r.text = str(keys.text);
     } else {
       fail<IoError>("data",
-                    "{}: expected a \"text\", \"prompt\"/\"completion\" or \"messages\" field",
-                    where);
+                    "{}: expected a \"{}\", \"{}\"/\"{}\", \"messages\" or \"conversations\" "
+                    "field",
+                    where, keys.text, keys.prompt, keys.completion);
     }
     out.push_back(std::move(r));
   }
@@ -100,7 +152,7 @@ std::vector<Sample> tokenize(const std::vector<Record>& records, const Tokenizer
                                "{}: {{\"messages\"}} data needs a chat template, and no chat "
                                "template renderer is available for this model",
                                r.source);
-        auto [prompt, full] = o.chat(r.messages_json);
+        auto [prompt, full] = o.chat(r.messages_json, r.prompt_turns);
         if (full.compare(0, prompt.size(), prompt) != 0)
           fail<ValueError>("data", "{}: the rendered prompt is not a prefix of the conversation",
                            r.source);
@@ -119,11 +171,25 @@ std::vector<Sample> tokenize(const std::vector<Record>& records, const Tokenizer
     s.target.assign(prompt_ids.size(), prompt_target);
     s.target.resize(s.ids.size(), 1);
     if (o.max_seq_len > 0 && s.ids.size() > o.max_seq_len) {
+      s.truncated_from = int64_t(s.ids.size());
       s.ids.resize(o.max_seq_len);
       s.target.resize(o.max_seq_len);
     }
   }
   return out;
+}
+
+DataStats data_stats(const std::vector<Sample>& samples) {
+  DataStats d;
+  d.examples = int64_t(samples.size());
+  for (const Sample& s : samples) {
+    d.tokens += int64_t(s.ids.size());
+    for (size_t t = 1; t < s.target.size(); ++t) d.targets += s.target[t];
+    if (s.truncated_from > 0) ++d.truncated;
+    d.longest = std::max<int64_t>(d.longest,
+                                  s.truncated_from > 0 ? s.truncated_from : int64_t(s.ids.size()));
+  }
+  return d;
 }
 
 Batch pad_batch(const std::vector<const Sample*>& samples, int32_t pad_id) {

@@ -1,6 +1,9 @@
 #pragma once
-// Training data: JSONL records ({"text"}, {"prompt","completion"} or {"messages":[...]}) ->
-// token ids with a per-token loss mask -> padded or packed batches of shifted targets.
+// Training data: JSONL records -> token ids with a per-token loss mask -> padded or packed batches
+// of shifted targets. The record formats are those TRL and mlx-lm accept: {"text"},
+// {"prompt","completion"} (strings), {"messages":[{"role","content"}...]}, conversational
+// prompt/completion ({"prompt":[messages], "completion":[messages]}) and ShareGPT
+// {"conversations":[{"from","value"}...]} (from: human, gpt, system; also user, assistant).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -19,13 +22,22 @@ struct Record {
   enum class Kind : uint8_t { text, prompt_completion, messages };
   Kind kind = Kind::text;
   std::string text, prompt, completion;
-  std::string messages_json;  // the "messages" array as JSON text
-  std::string source;         // "file:line" for errors
+  std::string messages_json;  // the conversation as a [{"role","content"}...] JSON array
+  /// Messages: how many leading messages form the prompt (conversational prompt/completion);
+  /// 0 means every turn before the last assistant turn ({"messages"} and ShareGPT data).
+  size_t prompt_turns = 0;
+  std::string source;  // "file:line" for errors
+};
+
+/// The field names of the string formats (TRL's dataset_text_field, mlx-lm's text/prompt/
+/// completion feature names).
+struct DataKeys {
+  std::string text = "text", prompt = "prompt", completion = "completion";
 };
 
 /// Reads a JSONL file; a malformed line throws IoError naming the file and the line number.
 /// Blank lines are skipped.
-std::vector<Record> read_jsonl(const std::filesystem::path& file);
+std::vector<Record> read_jsonl(const std::filesystem::path& file, const DataKeys& keys = {});
 
 /// The files of a data set: a single .jsonl file (train only) or a folder with train.jsonl and
 /// optional valid.jsonl / test.jsonl.
@@ -40,11 +52,15 @@ DataFiles resolve_data(const std::filesystem::path& path);
 struct Sample {
   std::vector<int32_t> ids;
   std::vector<uint8_t> target;
+  /// The length before truncation to max_seq_len (0 when not truncated).
+  int64_t truncated_from = 0;
 };
 
-/// Renders {"messages"} records to text: returns the prompt part (all turns before the last
-/// assistant turn, with the generation prompt) and the full text. Unset: messages data errors.
-using ChatRenderer = std::function<std::pair<std::string, std::string>(const std::string& json)>;
+/// Renders conversation records to text: returns the prompt part (the first `prompt_turns`
+/// messages, or when 0 all turns before the last assistant turn, with the generation prompt) and
+/// the full text. Unset: conversation data errors.
+using ChatRenderer = std::function<std::pair<std::string, std::string>(const std::string& json,
+                                                                       size_t prompt_turns)>;
 
 struct TokenizeOptions {
   size_t max_seq_len = 2048;      // longer examples are truncated (at the end)
@@ -57,6 +73,16 @@ struct TokenizeOptions {
 /// encode(completion, no special tokens), so the prompt/completion boundary is exact.
 std::vector<Sample> tokenize(const std::vector<Record>& records, const Tokenizer& tok,
                              const TokenizeOptions& options);
+
+/// Counts over tokenized samples (for run summaries).
+struct DataStats {
+  int64_t examples = 0;
+  int64_t tokens = 0;     // tokens after truncation
+  int64_t targets = 0;    // scored next-token targets (what the loss averages over)
+  int64_t truncated = 0;  // examples cut at max_seq_len
+  int64_t longest = 0;    // the longest example before truncation
+};
+DataStats data_stats(const std::vector<Sample>& samples);
 
 /// A batch: model inputs and flattened next-token targets.
 struct Batch {

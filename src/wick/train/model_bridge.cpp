@@ -66,16 +66,20 @@ ChatRenderer chat_renderer(const std::filesystem::path& model_dir) {
   } catch (const IoError&) {
     return {};  // no template: {"messages"} data is rejected when it is read
   }
-  return [tmpl](const std::string& messages_json) {
+  return [tmpl](const std::string& messages_json, size_t prompt_turns) {
     const nlohmann::json messages = nlohmann::json::parse(messages_json);
     size_t last = messages.size();
-    for (size_t i = messages.size(); i-- > 0;)
-      if (messages[i].value("role", "") == "assistant") {
-        last = i;
-        break;
-      }
+    if (prompt_turns > 0 && prompt_turns < messages.size()) {
+      last = prompt_turns;  // conversational prompt/completion: the completion's turns follow
+    } else {
+      for (size_t i = messages.size(); i-- > 0;)
+        if (messages[i].value("role", "") == "assistant") {
+          last = i;
+          break;
+        }
+    }
     if (last == messages.size())
-      fail<ValueError>("data", "a {{\"messages\"}} example has no assistant turn to train on");
+      fail<ValueError>("data", "a conversation example has no assistant turn to train on");
     nlohmann::json head = nlohmann::json::array();
     for (size_t i = 0; i < last; ++i) head.push_back(messages[i]);
     return std::pair{tmpl->render(head, true), tmpl->render(messages, false)};
@@ -91,6 +95,9 @@ TrainResult train_from_folder(const std::filesystem::path& model_dir, TrainConfi
   const SpecialIds ids = special_ids(model_dir, model->config());
   if (!config.model_dir) config.model_dir = model_dir;
   if (config.base_model_name_or_path.empty()) config.base_model_name_or_path = model_dir.string();
+  if (!config.base_info) config.base_info = lora::base_info_of(model->config());
+  for (const auto& a : {config.resume_adapter, config.resume})
+    if (a && !config.full) lora::check_adapter_base(*a, model->config(), model_dir.string());
   ModelBridge bridge(*model);
   Trainer trainer(bridge, tok, config, config.add_eos ? ids.eos : std::nullopt, ids.pad,
                   chat_renderer(model_dir));

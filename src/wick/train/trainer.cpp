@@ -9,6 +9,7 @@
 #include "wick/io/safetensors.h"
 #include "wick/ops.h"
 #include "wick/ops/linear_cross_entropy.h"
+#include "wick/train/evaluate.h"
 
 namespace wick::train {
 
@@ -73,8 +74,23 @@ Trainer::Trainer(CausalLM& model, const Tokenizer& tok, TrainConfig config,
   to.mask_prompt = cfg_.mask_prompt;
   to.eos_id = eos_id;
   to.chat = std::move(chat);
-  train_ = tokenize(read_jsonl(files.train), tok, to);
-  if (files.valid) valid_ = tokenize(read_jsonl(*files.valid), tok, to);
+  train_ = tokenize(read_jsonl(files.train, cfg_.keys), tok, to);
+  if (files.valid) valid_ = tokenize(read_jsonl(*files.valid, cfg_.keys), tok, to);
+  if (valid_.empty() && cfg_.eval_every > 0)
+    fail<ValueError>("train",
+                     "eval-every {} needs validation data, and '{}' has none (put train.jsonl and "
+                     "valid.jsonl in a folder and pass the folder)",
+                     cfg_.eval_every, cfg_.data.string());
+  if (valid_.empty() && (cfg_.keep_best || cfg_.early_stop > 0))
+    fail<ValueError>("train", "{} needs validation data, and '{}' has none (valid.jsonl)",
+                     cfg_.keep_best ? "keep-best" : "early-stop", cfg_.data.string());
+  if (cfg_.early_stop < 0)
+    fail<ValueError>("train", "early-stop must be >= 0, got {}", cfg_.early_stop);
+  if (cfg_.early_stop > 0 && cfg_.eval_every <= 0)
+    fail<ValueError>("train",
+                     "early-stop {} needs periodic evaluation: set eval-every (validation runs "
+                     "only at the end otherwise)",
+                     cfg_.early_stop);
 
   nn::Module& root = model_.module();
   if (cfg_.full) {
@@ -128,32 +144,32 @@ std::vector<const Sample*> Trainer::next_micro_batch() {
   return out;
 }
 
-double Trainer::batch_loss(const Batch& b) {
-  Tensor h = model_.hidden_states(b.ids, b.positions, b.mask);
-  const int64_t D = h.shape(-1);
-  Tensor loss = linear_cross_entropy(reshape(h, {-1, D}), model_.lm_head_weight(), b.targets, -100,
-                                     Reduction::sum);
-  return loss.item<double>() / double(std::max<int64_t>(1, b.n_targets));
-}
+double Trainer::batch_loss(const Batch& b) { return train::batch_loss(model_, b); }
 
 double Trainer::evaluate(const std::vector<Sample>& data, int64_t* tokens) {
   lora::set_training(model_.module(), false);
-  double total = 0;
-  int64_t count = 0, batches = 0;
-  for (size_t i = 0; i < data.size(); i += size_t(cfg_.batch_size)) {
-    if (cfg_.eval_batches > 0 && batches >= cfg_.eval_batches) break;
-    std::vector<const Sample*> s;
-    for (size_t k = i; k < std::min(data.size(), i + size_t(cfg_.batch_size)); ++k)
-      s.push_back(&data[k]);
-    Batch b = make_batch(s);
-    if (b.n_targets == 0) continue;
-    total += batch_loss(b) * double(b.n_targets);
-    count += b.n_targets;
-    ++batches;
-  }
+  EvalOptions o;
+  o.batch_size = cfg_.batch_size;
+  o.pack = cfg_.pack;
+  o.max_seq_len = cfg_.max_seq_len;
+  o.pad_id = pad_id_;
+  o.max_batches = cfg_.eval_batches;
+  const EvalResult r = evaluate_loss(model_, data, o);
   lora::set_training(model_.module(), true);
-  if (tokens) *tokens = count;
-  return count ? total / double(count) : std::nan("");
+  if (tokens) *tokens = r.targets;
+  return r.loss;
+}
+
+RunSummary Trainer::summary() const {
+  RunSummary s;
+  for (const auto& p : model_.module().parameters()) s.total_params += p.tensor->numel();
+  for (const auto& p : params_) s.trainable_params += p.tensor->numel();
+  s.train = data_stats(train_);
+  if (!valid_.empty()) s.valid = data_stats(valid_);
+  s.max_seq_len = cfg_.max_seq_len;
+  s.total_steps = total_steps_;
+  s.start_step = step_;
+  return s;
 }
 
 TrainResult Trainer::run(const TrainCallbacks& cb) {
@@ -164,7 +180,47 @@ TrainResult Trainer::run(const TrainCallbacks& cb) {
   lora::set_training(model_.module(), true);
   const auto t_start = Clock::now();
   const int64_t first_step = step_;
+  const int64_t first_tokens = tokens_seen_;
   std::string last_checkpoint = cfg_.resume ? cfg_.resume->string() : "(none)";
+  TrainResult r;
+  // A finite loss improves on no loss or a nan one (an evaluation with nothing scored).
+  auto improves = [&r](double loss) {
+    return !r.best || loss < r.best->loss || (std::isnan(r.best->loss) && !std::isnan(loss));
+  };
+  for (const auto& e : evals_)  // evaluations before a resume count for best / early stop
+    if (improves(e.loss)) r.best = e;
+  int64_t since_best = 0;
+  auto record_eval = [&](const EvalInfo& e) {
+    evals_.push_back(e);
+    metric_lines_.push_back(
+        json({{"step", e.step}, {"eval_loss", e.loss}, {"eval_tokens", e.tokens}}).dump());
+    if (cb.on_eval) cb.on_eval(e);
+    if (improves(e.loss)) {
+      r.best = e;
+      since_best = 0;
+      if (cfg_.keep_best) {
+        const fs::path dir = cfg_.out / "checkpoint-best";
+        save_checkpoint(dir);
+        r.best_checkpoint = dir;
+        if (cb.on_message)
+          cb.on_message(fmt::format("best validation loss so far: {:.4f} at step {}, saved {}",
+                                    e.loss, e.step, dir.string()));
+      }
+    } else {
+      ++since_best;
+    }
+  };
+  RunSummary summary = this->summary();
+  if (step_ == 0 && !valid_.empty() && cfg_.initial_eval) {
+    EvalInfo e;
+    e.step = 0;
+    e.loss = evaluate(valid_, &e.tokens);
+    summary.initial_eval_loss = e.loss;
+    if (cb.on_start) cb.on_start(summary);
+    record_eval(e);
+  } else if (cb.on_start) {
+    cb.on_start(summary);
+  }
   while (step_ < total_steps_) {
     const auto t0 = Clock::now();
     std::vector<Batch> micro;
@@ -241,10 +297,7 @@ TrainResult Trainer::run(const TrainCallbacks& cb) {
       EvalInfo e;
       e.step = step_;
       e.loss = evaluate(valid_, &e.tokens);
-      evals_.push_back(e);
-      metric_lines_.push_back(
-          json({{"step", step_}, {"eval_loss", e.loss}, {"eval_tokens", e.tokens}}).dump());
-      if (cb.on_eval) cb.on_eval(e);
+      record_eval(e);
     }
     if (cfg_.save_every > 0 && step_ % cfg_.save_every == 0) {
       const fs::path dir = cfg_.out / fmt::format("checkpoint-{}", step_);
@@ -253,9 +306,18 @@ TrainResult Trainer::run(const TrainCallbacks& cb) {
       if (cb.on_message) cb.on_message("saved " + dir.string());
     }
     write_metrics();
+    if (cfg_.early_stop > 0 && since_best >= cfg_.early_stop && step_ < total_steps_) {
+      r.stopped_early = true;
+      if (cb.on_message)
+        cb.on_message(fmt::format(
+            "early stop at step {}: {} evaluations without improving on {:.4f} (step {})", step_,
+            since_best, r.best->loss, r.best->step));
+      break;
+    }
   }
   save_final();
-  TrainResult r;
+  r.elapsed_s = seconds_since(t_start);
+  r.run_tokens = tokens_seen_ - first_tokens;
   r.steps = step_;
   r.final_loss = history_.empty() ? std::nan("") : history_.back().loss;
   if (!evals_.empty()) r.final_eval_loss = evals_.back().loss;
@@ -279,6 +341,7 @@ void Trainer::save_final() {
     if (cfg_.model_dir) copy_model_files(*cfg_.model_dir, cfg_.out);
   } else {
     lora::save_adapter(root, cfg_.lora, cfg_.out);
+    if (cfg_.base_info) lora::write_base_info(cfg_.out, *cfg_.base_info);
   }
   write_metrics();
   if (!history_.empty()) write_loss_svg(cfg_.out / "loss.svg", history_, evals_, "training loss");
@@ -295,6 +358,7 @@ void Trainer::save_checkpoint(const fs::path& dir) {
     io::write_safetensors(tmp / "model.safetensors", ts, {{"format", "pt"}});
   } else {
     lora::save_adapter(model_.module(), cfg_.lora, tmp);
+    if (cfg_.base_info) lora::write_base_info(tmp, *cfg_.base_info);
   }
   io::write_safetensors(tmp / "optimizer.safetensors", opt_->state(),
                         {{"optimizer", cfg_.optimizer}});

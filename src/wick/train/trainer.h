@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "wick/core/random.h"
+#include "wick/lora/base_info.h"
 #include "wick/lora/lora.h"
 #include "wick/nn/module.h"
 #include "wick/optim/optimizer.h"
@@ -56,20 +57,26 @@ struct TrainConfig {
   int64_t batch_size = 1;
   int64_t grad_accum = 1;
   size_t max_seq_len = 2048;
-  bool mask_prompt = false;
-  bool add_eos = true;  // append the model's eos id to each example (train_from_folder)
+  bool mask_prompt = false;  // the CLI turns it on (TRL's default); the library keeps it opt-in
+  DataKeys keys;             // field names of text and prompt/completion records
+  bool add_eos = true;       // append the model's eos id to each example (train_from_folder)
   bool shuffle = true;
   bool pack = false;  // pack each micro-batch's examples into rows of up to max_seq_len tokens
   uint64_t seed = 0;
   int64_t save_every = 0;    // 0: only the final result
   int64_t eval_every = 0;    // 0: only at the end (when there is validation data)
   int64_t eval_batches = 0;  // 0: the whole validation set
+  bool initial_eval = true;  // evaluate before the first step (step 0) when there is valid data
+  bool keep_best = false;    // keep OUT/checkpoint-best: the step with the lowest validation loss
+  int64_t early_stop = 0;    // stop after this many evaluations without improvement (0: off)
   bool grad_checkpoint = false;
   std::filesystem::path out;
   std::optional<std::filesystem::path> metrics;  // default out/metrics.jsonl
   std::optional<std::filesystem::path> resume;   // a checkpoint folder
   std::optional<std::filesystem::path> resume_adapter;
   std::string base_model_name_or_path;
+  // Written as wick_base_model.json beside every adapter (so a mismatched base is refused later).
+  std::optional<lora::BaseInfo> base_info;
   // Full fine-tuning: the model folder whose other files (config.json, generation_config.json,
   // tokenizer files) are copied next to the trained model.safetensors, making a complete folder.
   std::optional<std::filesystem::path> model_dir;
@@ -96,8 +103,19 @@ struct EvalInfo {
   int64_t tokens = 0;
 };
 
+/// What a run will do, reported before the first step.
+struct RunSummary {
+  int64_t trainable_params = 0, total_params = 0;
+  DataStats train;
+  std::optional<DataStats> valid;
+  size_t max_seq_len = 0;
+  int64_t total_steps = 0, start_step = 0;
+  std::optional<double> initial_eval_loss;  // step 0 validation loss (fresh runs with valid data)
+};
+
 /// Callbacks for progress display (the library never prints).
 struct TrainCallbacks {
+  std::function<void(const RunSummary&)> on_start;
   std::function<void(const StepInfo&)> on_step;
   std::function<void(const EvalInfo&)> on_eval;
   std::function<void(const std::string&)> on_message;
@@ -109,6 +127,11 @@ struct TrainResult {
   std::optional<double> final_eval_loss;
   std::vector<StepInfo> history;
   std::vector<EvalInfo> evals;
+  double elapsed_s = 0;    // wall time of this run() (after any resume)
+  int64_t run_tokens = 0;  // input tokens processed by this run()
+  bool stopped_early = false;
+  std::optional<EvalInfo> best;                          // lowest validation loss seen
+  std::optional<std::filesystem::path> best_checkpoint;  // with keep_best
 };
 
 class Trainer {
@@ -124,6 +147,8 @@ class Trainer {
   double evaluate(const std::vector<Sample>& data, int64_t* tokens = nullptr);
   /// Mean loss of one batch without updating anything.
   double batch_loss(const Batch& b);
+  /// Parameter counts and data statistics (RunSummary without the initial loss).
+  RunSummary summary() const;
   const std::vector<Sample>& train_samples() const { return train_; }
   const std::vector<Sample>& valid_samples() const { return valid_; }
   int64_t total_steps() const { return total_steps_; }
@@ -154,7 +179,13 @@ class Trainer {
   std::vector<EvalInfo> evals_;
 };
 
-/// Writes an SVG line plot of training loss (and eval points) per step (atomic).
+/// TensorBoard-style debiased exponential moving average of `values` (weight in [0, 1); non-finite
+/// values are skipped). Used for the smoothed train curve of the loss plot.
+std::vector<double> smooth_losses(const std::vector<double>& values, double weight);
+/// Whole-step tick positions in [first, last], every 1, 2, 5, 10, 20, ... steps, at most
+/// max_ticks of them.
+std::vector<int64_t> step_ticks(int64_t first, int64_t last, int max_ticks);
+/// Writes an SVG line plot of training loss (raw and smoothed) and eval points per step (atomic).
 void write_loss_svg(const std::filesystem::path& file, const std::vector<StepInfo>& steps,
                     const std::vector<EvalInfo>& evals, const std::string& title);
 
