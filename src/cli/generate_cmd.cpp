@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/model_options.h"
 #include "wick/generate/generator.h"
 
@@ -45,13 +46,17 @@ void register_generate(CLI::App& app) {
                 "Print one JSON object at the end (ids, text, finish reason, speeds) instead of "
                 "streaming text");
   add_runner(sub, [a] {
+    check_int_flag("--max-tokens", a->max_tokens, 0, kMaxNewTokens);
+    check_sampling_flags(a->temperature, a->top_k, a->top_p, a->min_p, a->repeat_penalty);
     LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter);
     std::vector<int32_t> prompt =
         a->chat
             ? encode_chat(m, nlohmann::json::array({{{"role", "user"}, {"content", a->prompt}}}))
             : m.tokenizer.encode(a->prompt, true);
     generate::GenerateOptions o;
-    o.max_tokens = a->max_tokens;
+    bool warned = false;
+    o.max_tokens = fit_to_context(int64_t(prompt.size()), a->max_tokens,
+                                  m.model->config().max_position_embeddings, &warned);
     o.sampling = default_sampling(m.generation);
     if (a->temperature) o.sampling.temperature = *a->temperature;
     if (a->top_k) o.sampling.top_k = *a->top_k;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "wick/core/errors.h"
 #include "wick/io/hf_config.h"
 #include "wick/io/safetensors.h"
 #include "wick/models/causal_lm.h"
@@ -17,7 +18,16 @@ void print_model_info(const std::string& dir) {
   // Building the module tree checks the architecture and gives the expected parameters.
   auto model = models::make_causal_lm(c, DType::f32);
   int64_t params = 0;
-  for (const auto& p : model->parameters()) params += numel_of(p.shape);
+  for (const auto& p : model->parameters()) {
+    // The counts below come from config.json: refuse to report them when the weights say
+    // otherwise (a vocab_size the embedding table contradicts, say).
+    if (ckpt.contains(p.path) && !p.shape.empty() && ckpt.info(p.path).shape != p.shape)
+      fail<IoError>("info",
+                    "'{}/config.json' contradicts the weights: tensor '{}' has shape {}; the "
+                    "config implies {} (check vocab_size, hidden_size and the other sizes)",
+                    dir, p.path, shape_str(ckpt.info(p.path).shape), shape_str(p.shape));
+    params += numel_of(p.shape);
+  }
   std::map<std::string, int64_t> dtypes;  // stored dtype -> tensors
   for (const auto& n : ckpt.names()) ++dtypes[ckpt.info(n).dtype];
   std::printf("architecture: %s (model_type %s)\n", c.architectures.front().c_str(),
