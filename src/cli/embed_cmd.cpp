@@ -1,4 +1,5 @@
 // wick embed: sentence embeddings of texts as JSON lines, TSV or a NumPy .npy file.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <optional>

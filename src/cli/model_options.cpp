@@ -1,6 +1,7 @@
 // Model loading shared by the model commands.
 #include "cli/model_options.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 

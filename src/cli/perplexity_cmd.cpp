@@ -1,4 +1,5 @@
 // wick perplexity: mean negative log-likelihood of a text file over fixed windows.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
