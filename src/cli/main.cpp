@@ -24,6 +24,24 @@ int check_stdout() {
   return 1;
 }
 
+// CLI11 turns an empty value of a numeric option ("--max-tokens ''") into the default; a user
+// who typed a value gets an error instead.
+void reject_empty_numbers(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands()) {
+    for (const CLI::Option* opt : sub->get_options()) {
+      if (opt->count() == 0 || opt->get_expected_min() == 0) continue;
+      const std::string type = opt->get_type_name();
+      if (type.find("INT") == std::string::npos && type.find("FLOAT") == std::string::npos &&
+          type.find("NUMBER") == std::string::npos)
+        continue;
+      for (const std::string& v : opt->results())
+        if (v.find_first_not_of(" \t") == std::string::npos)
+          throw CLI::ValidationError(opt->get_name(),
+                                     "empty value; expected a number (" + type + ")");
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -33,6 +51,7 @@ int main(int argc, char** argv) {
   wick::cli::register_all(app);
   try {
     app.parse(argc, argv);
+    reject_empty_numbers(app);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc != 0 ? rc : check_stdout();

@@ -56,7 +56,7 @@ std::vector<Mutation> mutations() {
   const std::vector<std::tuple<std::string, std::string>> misc = {
       {"rms_norm_eps", "0"},
       {"rms_norm_eps", "-1"},
-      {"rms_norm_eps", "null"},
+      {"rms_norm_eps", "[1]"},
       {"rms_norm_eps", "\"x\""},
       {"rope_parameters.rope_theta", "0"},
       {"rope_parameters.rope_theta", "-10000"},
@@ -133,7 +133,7 @@ std::vector<Mutation> mutations() {
       {"alpha_pattern", "{\"(\": 4}", "alpha_pattern"},
       {"alpha_pattern", "{\"q_proj\": \"x\"}", "alpha_pattern"},
       {"layers_to_transform", "[\"a\"]", "layers_to_transform"},
-      {"layers_to_transform", "[5]", "matches no"},
+      {"layers_to_transform", "[5]", "no Linear layer matches"},
       {"layers_to_transform", "[0]", "matches no"},
       {"layers_pattern", "\"blocks2\"", "layers_pattern"},
   };
@@ -155,6 +155,7 @@ std::vector<Mutation> mutations() {
 }
 
 struct MutationCase {
+  MutationCase(Mutation m_, std::string name_) : m(std::move(m_)), name(std::move(name_)) {}
   Mutation m;
   std::string name;
 };

@@ -15,6 +15,12 @@ namespace {
 // A case whose hostile input is built by `setup` in a fresh scratch folder ({s}); `after` runs
 // extra checks once the command has run.
 struct OutputCase {
+  OutputCase(std::string name_, std::function<void(const fs::path&)> setup_, Case c_,
+             std::function<void(const fs::path&)> after_ = nullptr)
+      : name(std::move(name_)),
+        setup(std::move(setup_)),
+        c(std::move(c_)),
+        after(std::move(after_)) {}
   std::string name;
   std::function<void(const fs::path& s)> setup;
   Case c;

@@ -26,12 +26,20 @@ enum class Expect { ok, error };
 /// One hostile case: CLI arguments with placeholders ({llama}, {bert}, {work}, ...) replaced by
 /// the suite's paths, the expected end and a substring the output must contain ("" for none).
 struct Case {
+  Case(std::string name_, std::string args_, Expect expect_, std::string needle_,
+       std::string shell_prefix_ = "", std::string redirect_ = "")
+      : name(std::move(name_)),
+        args(std::move(args_)),
+        expect(expect_),
+        needle(std::move(needle_)),
+        shell_prefix(std::move(shell_prefix_)),
+        redirect(std::move(redirect_)) {}
   std::string name;
   std::string args;
   Expect expect = Expect::error;
   std::string needle;
   std::string shell_prefix;  // e.g. "ulimit -f 1; " (runs in bash before exec wick)
-  std::string redirect;      // e.g. "> /dev/full" (replaces the default stdout capture)
+  std::string redirect;      // e.g. "> /dev/full" (stdout only; stderr is still captured)
 };
 
 struct RunResult {
@@ -129,11 +137,14 @@ inline RunResult check_case(const Case& c, const std::map<std::string, std::stri
   const std::string shown = "wick " + expand(c.args, vars) + "\n" + r.out;
   EXPECT_GE(r.rc, 0) << shown;
   EXPECT_LT(r.rc, 124) << "crashed, killed or timed out: " << shown;
-  if (c.expect == Expect::ok)
+  if (c.expect == Expect::ok) {
     EXPECT_EQ(r.rc, 0) << shown;
-  else
+  } else {
     EXPECT_NE(r.rc, 0) << "expected an error: " << shown;
-  if (!c.needle.empty()) EXPECT_NE(r.out.find(c.needle), std::string::npos) << shown;
+  }
+  if (!c.needle.empty()) {
+    EXPECT_NE(r.out.find(c.needle), std::string::npos) << shown;
+  }
   EXPECT_EQ(r.out.find("bad_alloc"), std::string::npos) << shown;
   for (size_t i = 0; i < inputs.size(); ++i)
     EXPECT_EQ(snapshot(inputs[i]), before[i]) << "input changed: " << inputs[i] << "\n" << shown;

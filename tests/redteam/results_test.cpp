@@ -27,6 +27,12 @@ void poison_tensor(const fs::path& file, const std::string& name, float value) {
 }
 
 struct ResultCase {
+  ResultCase(std::string name_, std::function<void(const fs::path&)> setup_, Case c_,
+             std::function<void(const fs::path&, const std::string&)> after_ = nullptr)
+      : name(std::move(name_)),
+        setup(std::move(setup_)),
+        c(std::move(c_)),
+        after(std::move(after_)) {}
   std::string name;
   std::function<void(const fs::path& s)> setup;
   Case c;
@@ -58,7 +64,7 @@ std::vector<ResultCase> result_cases() {
              {"chat", "chat --model {s}/m"}})
       v.push_back({label + "_weights_" + n,
                    bad_llama,
-                   {"", args, Expect::error, "non-finite"},
+                   {"", args, Expect::error, "non-finite", "", n == "chat" ? "< {s}/text.txt" : ""},
                    [](const fs::path&, const std::string& out) {
                      EXPECT_EQ(out.find("finish"), std::string::npos) << out;
                    }});

@@ -29,6 +29,14 @@ const fs::path& base_run() {
 }
 
 struct TrainCase {
+  TrainCase(std::string name_, std::function<void(const fs::path&)> setup_, Case c_,
+            std::vector<std::string> inputs_ = {},
+            std::function<void(const fs::path&)> after_ = nullptr)
+      : name(std::move(name_)),
+        setup(std::move(setup_)),
+        c(std::move(c_)),
+        inputs(std::move(inputs_)),
+        after(std::move(after_)) {}
   std::string name;
   std::function<void(const fs::path& s)> setup;
   Case c;
@@ -285,8 +293,7 @@ std::vector<TrainCase> train_cases() {
        [](const fs::path& s) {
          std::stringstream in(read_text(s / "o" / "metrics.jsonl"));
          int lines = 0;
-         for (std::string l; std::getline(in, l); ++lines)
-           EXPECT_NO_THROW((void)json::parse(l)) << l;
+         for (std::string l; std::getline(in, l); ++lines) EXPECT_TRUE(json::accept(l)) << l;
          EXPECT_GE(lines, 2);
        }});
   v.push_back(
