@@ -8,6 +8,7 @@
 #include "cli/flag_checks.h"
 #include "wick/core/errors.h"
 #include "wick/generate/generator.h"
+#include "wick/io/checked_size.h"
 #include "wick/lora/lora.h"
 #include "wick/tokenizer/chat_template.h"
 
@@ -49,9 +50,10 @@ generate::SamplerOptions default_sampling(const io::GenerationConfig& g) {
 }
 
 int64_t fit_to_context(int64_t prompt_tokens, int64_t max_tokens, int64_t context, bool* warned) {
-  // Both operands are bounded (max_tokens by its flag check, the prompt by memory), so the sum
-  // cannot overflow; the KV cache is then at most max(context, prompt + 1) long.
-  if (prompt_tokens + max_tokens <= context) return max_tokens;
+  // The KV cache holds prompt + max_tokens positions: checked, then bounded by the context
+  // (at most max(context, prompt + 1) long).
+  if (io::checked_add(prompt_tokens, max_tokens, "prompt tokens + --max-tokens") <= context)
+    return max_tokens;
   const int64_t fitted = std::max<int64_t>(1, std::min(max_tokens, context - prompt_tokens));
   if (warned && !*warned) {
     std::fprintf(stderr,

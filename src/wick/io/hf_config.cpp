@@ -151,6 +151,7 @@ class Fields {
 
 // One weight matrix of the config must stay under kMaxMatrixElements elements.
 void check_products(const Fields& f, int64_t hidden, int64_t intermediate, int64_t vocab) {
+  // Each factor is range-checked first, so the products below cannot overflow.
   if (vocab * hidden > kMaxMatrixElements)
     f.bad("vocab_size", fmt::format("{} x hidden_size {} is more elements than the limit of {}",
                                     vocab, hidden, kMaxMatrixElements));
