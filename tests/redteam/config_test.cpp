@@ -136,6 +136,10 @@ std::vector<Mutation> mutations() {
       {"layers_to_transform", "[5]", "no Linear layer matches"},
       {"layers_to_transform", "[0]", "matches no"},
       {"layers_pattern", "\"blocks2\"", "layers_pattern"},
+      {"exclude_modules", "[\"q_proj\"]", "exclude_modules"},
+      {"exclude_modules", "\"layers\\\\.0\\\\..*\"", "exclude_modules"},
+      {"lora_dropout", "\"x\"", "lora_dropout"},
+      {"use_rslora", "\"yes\"", "use_rslora"},
   };
   for (const auto& [key, v, needle] : adapter) {
     Mutation a{"train/start_adapter",

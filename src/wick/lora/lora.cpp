@@ -385,6 +385,12 @@ LoraConfig read_adapter_config(const fs::path& dir) {
                              "blocks or layer",
                              file.string(), p);
   }
+  if (j.contains("exclude_modules") && !j["exclude_modules"].is_null() &&
+      !j["exclude_modules"].empty() && j["exclude_modules"] != "")
+    fail<NotImplemented>("load_adapter",
+                         "'{}': exclude_modules {} is not supported; expected null (list the "
+                         "adapted layers in target_modules instead)",
+                         file.string(), j["exclude_modules"].dump());
   if (j.contains("base_model_name_or_path") && j["base_model_name_or_path"].is_string())
     c.base_model_name_or_path = j["base_model_name_or_path"].get<std::string>();
   try {
