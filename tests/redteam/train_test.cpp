@@ -114,6 +114,18 @@ std::vector<TrainCase> train_cases() {
                },
                {"", t + " --out {s}/o --metrics {s}/m.jsonl", Expect::error, "symbolic link"},
                {"target", "m.jsonl"}});
+  v.push_back({"metrics_existing_file",
+               [](const fs::path& s) { write_text(s / "m.jsonl", "{\"step\": 1}\n"); },
+               {"", t + " --out {s}/o --metrics {s}/m.jsonl", Expect::error, "already exists"},
+               {"m.jsonl"}});
+  v.push_back(
+      {"metrics_existing_file_overwrite",
+       [](const fs::path& s) { write_text(s / "m.jsonl", "{\"step\": 1}\n"); },
+       {"", t + " --out {s}/o --metrics {s}/m.jsonl --overwrite", Expect::ok, "trained 2 steps"},
+       {},
+       [](const fs::path& s) {
+         EXPECT_NE(read_text(s / "m.jsonl").find("\"grad_norm\""), std::string::npos);
+       }});
   // An earlier run's folder is not reused silently.
   v.push_back(
       {"rerun_into_previous_run",

@@ -102,6 +102,12 @@ void prepare_output_folder(const TrainConfig& c, const fs::path& model_dir) {
     check_no_overlap(*c.metrics, model_dir, "--model");
     check_no_overlap(*c.metrics, c.data, "--data");
     io::check_output_target(*c.metrics);
+    // A --metrics file outside --out is another run's log unless this run continues it.
+    if (!c.overwrite && !c.resume && fs::exists(*c.metrics, ec) && !fs::is_empty(*c.metrics, ec))
+      fail<IoError>("train",
+                    "--metrics '{}' already exists (an earlier run's log?); pass --overwrite to "
+                    "replace it, --resume to continue that run, or choose another file",
+                    c.metrics->string());
   }
 }
 

@@ -17,7 +17,8 @@ void check_no_overlap(const std::filesystem::path& out, const std::filesystem::p
 /// adapter to start from (a --resume checkpoint may lie inside out: that continues the run); an
 /// existing non-empty folder is refused unless the run resumes from a checkpoint inside it or
 /// `c.overwrite` is set (then the old checkpoint-N folders are removed so that two runs'
-/// checkpoints never mix); creates the folder and checks that a file can be created in it.
+/// checkpoints never mix); creates the folder and checks that a file can be created in it. An
+/// existing non-empty `c.metrics` file is refused likewise (unless resuming or overwriting).
 void prepare_output_folder(const TrainConfig& c, const std::filesystem::path& model_dir);
 
 }  // namespace wick::train
