@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/model_options.h"
 #include "wick/generate/generator.h"
 
@@ -31,6 +32,8 @@ void register_chat(CLI::App& app) {
   sub->add_option("--seed", a->seed, "Random seed")->capture_default_str();
   sub->add_option("--dtype", a->dtype, "Compute dtype: f32, bf16 or f16 (default: as stored)");
   add_runner(sub, [a] {
+    check_int_flag("--max-tokens", a->max_tokens, 0, kMaxNewTokens);
+    check_sampling_flags(a->temperature, {}, {}, {}, {});
     LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter);
     nlohmann::json history = nlohmann::json::array();
     if (!a->system.empty()) history.push_back({{"role", "system"}, {"content", a->system}});
@@ -41,15 +44,18 @@ void register_chat(CLI::App& app) {
     o.sampling.seed = a->seed;
     o.eos_ids = m.eos_ids;
     std::string line;
+    bool warned = false;
     for (;;) {
       std::fputs("> ", stderr);
       if (!std::getline(std::cin, line) || line.empty()) break;
       history.push_back({{"role", "user"}, {"content", line}});
-      auto r = generate::generate(*m.model, m.tokenizer, encode_chat(m, history), o,
-                                  [](std::string_view s) {
-                                    std::fwrite(s.data(), 1, s.size(), stdout);
-                                    std::fflush(stdout);
-                                  });
+      const std::vector<int32_t> prompt = encode_chat(m, history);
+      o.max_tokens = fit_to_context(int64_t(prompt.size()), a->max_tokens,
+                                    m.model->config().max_position_embeddings, &warned);
+      auto r = generate::generate(*m.model, m.tokenizer, prompt, o, [](std::string_view s) {
+        std::fwrite(s.data(), 1, s.size(), stdout);
+        std::fflush(stdout);
+      });
       std::printf("\n");
       history.push_back({{"role", "assistant"}, {"content", r.text}});
       ++o.sampling.seed;  // a fresh stream per turn, reproducible from --seed

@@ -1,4 +1,5 @@
 // wick embed: sentence embeddings of texts as JSON lines, TSV or a NumPy .npy file.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -8,7 +9,10 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "wick/core/errors.h"
 #include "wick/embed/embedder.h"
 #include "wick/embed/npy.h"
@@ -32,8 +36,17 @@ struct EmbedArgs {
 
 std::string format_rows(const Tensor& out, const std::string& format) {
   const int64_t n = out.shape(0), d = out.shape(1);
-  if (format == "npy") return embed::npy_bytes(out);
   const auto v = out.to_vector<float>();
+  // A bare nan is not JSON and ranks first in a search: a non-finite value is an error, naming
+  // the text and the dimension.
+  for (size_t k = 0; k < v.size(); ++k)
+    if (!std::isfinite(v[k]))
+      fail<ValueError>("embed",
+                       "the embedding of text {} has a non-finite value ({}) at dimension {}; the "
+                       "model's weights or the computation contain NaN/Inf",
+                       int64_t(k) / std::max<int64_t>(d, 1) + 1, v[k],
+                       int64_t(k) % std::max<int64_t>(d, 1));
+  if (format == "npy") return embed::npy_bytes(out);
   std::string s;
   for (int64_t i = 0; i < n; ++i) {
     if (format == "jsonl") s += fmt::format("{{\"index\": {}, \"embedding\": [", i);
@@ -49,6 +62,9 @@ std::string format_rows(const Tensor& out, const std::string& format) {
 void run_embed(const EmbedArgs& a) {
   if (a.texts.empty() == a.input.empty())
     fail<ValueError>("embed", "give the texts with --text or --input (exactly one of them)");
+  check_int_flag("--batch-tokens", a.batch_tokens, 1, int64_t(1) << 30);
+  // Refuse a folder, symlink, device or FIFO as --output before any work is done.
+  if (!a.output.empty()) io::check_output_target(a.output);
   embed::EmbedOptions o;
   if (!a.pooling.empty()) o.pooling = embed::parse_pooling(a.pooling);
   if (a.no_normalize) o.normalize = false;
@@ -80,8 +96,7 @@ void register_embed(CLI::App& app) {
                   "Text put before every input (replaces the model's default prompt)");
   sub->add_option("--pooling", args->pooling, "cls | mean | max | last (default: the model's)");
   sub->add_flag("--no-normalize", args->no_normalize, "Do not L2-normalise the vectors");
-  sub->add_option("--batch-tokens", args->batch_tokens, "Padded tokens per batch")
-      ->check(CLI::PositiveNumber);
+  sub->add_option("--batch-tokens", args->batch_tokens, "Padded tokens per batch");
   sub->add_option("--format", args->format, "jsonl | tsv | npy")
       ->check(CLI::IsMember({"jsonl", "tsv", "npy"}));
   sub->add_option("--output", args->output, "Write here instead of standard output");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/model_options.h"
 #include "wick/core/errors.h"
 #include "wick/generate/generator.h"
@@ -82,6 +83,8 @@ void register_generate(CLI::App& app) {
                 "Print one JSON object at the end (ids, text, finish reason, speeds) instead of "
                 "streaming text");
   add_runner(sub, [a, prompt, prompt_file] {
+    check_int_flag("--max-tokens", a->max_tokens, 0, kMaxNewTokens);
+    check_sampling_flags(a->temperature, a->top_k, a->top_p, a->min_p, a->repeat_penalty);
     if (prompt->count() == 0 && prompt_file->count() == 0)
       fail<ValueError>("generate",
                        "no prompt given; expected --prompt TEXT, --prompt - (standard "
@@ -107,7 +110,9 @@ void register_generate(CLI::App& app) {
       prompt_ids = m.tokenizer.encode(text, true);
     }
     generate::GenerateOptions o;
-    o.max_tokens = a->max_tokens;
+    bool warned = false;
+    o.max_tokens = fit_to_context(int64_t(prompt_ids.size()), a->max_tokens,
+                                  m.model->config().max_position_embeddings, &warned);
     o.sampling = default_sampling(m.generation);
     if (a->temperature) o.sampling.temperature = *a->temperature;
     if (a->top_k) o.sampling.top_k = *a->top_k;

@@ -7,11 +7,13 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "wick/core/errors.h"
 #include "wick/embed/folder_config.h"
 #include "wick/io/hf_config.h"
 #include "wick/io/safetensors.h"
 #include "wick/lora/base_info.h"
 #include "wick/lora/lora.h"
+#include "wick/models/causal_lm.h"
 #include "wick/tokenizer/tokenizer.h"
 
 namespace wick::cli {
@@ -19,6 +21,18 @@ namespace wick::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The sizes printed come from config.json: refuse to report them when the stored weights say
+// otherwise (a vocab_size the embedding table contradicts, say).
+void check_shapes_agree(const io::LlamaConfig& c, const io::Checkpoint& ckpt, const fs::path& dir) {
+  auto model = models::make_causal_lm(c, DType::f32);
+  for (const auto& p : model->parameters())
+    if (ckpt.contains(p.path) && !p.shape.empty() && ckpt.info(p.path).shape != p.shape)
+      fail<IoError>("info",
+                    "'{}/config.json' contradicts the weights: tensor '{}' has shape {}; the "
+                    "config implies {} (check vocab_size, hidden_size and the other sizes)",
+                    dir.string(), p.path, shape_str(ckpt.info(p.path).shape), shape_str(p.shape));
+}
 
 // Stored parameters and, per stored dtype, the number of tensors.
 void print_checkpoint_summary(const io::Checkpoint& ckpt) {
@@ -96,6 +110,7 @@ void print_model_info(const std::string& arg) {
     const io::LlamaConfig c = io::parse_llama_config(raw, (tdir / "config.json").string());
     const std::string arch = c.architectures.empty() ? "?" : c.architectures.front();
     const bool lm = arch.ends_with("ForCausalLM");
+    if (lm) check_shapes_agree(c, ckpt, tdir);
     std::printf("architecture: %s (model_type %s%s)\n", arch.c_str(), c.model_type.c_str(),
                 lm ? "" : "; a bare body without lm_head: embeddings only");
     print_checkpoint_summary(ckpt);

@@ -1,8 +1,14 @@
 // Model loading shared by the model commands.
 #include "cli/model_options.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+
+#include "cli/flag_checks.h"
 #include "wick/core/errors.h"
 #include "wick/generate/generator.h"
+#include "wick/io/checked_size.h"
 #include "wick/lora/base_info.h"
 #include "wick/lora/lora.h"
 #include "wick/tokenizer/chat_template.h"
@@ -47,6 +53,35 @@ generate::SamplerOptions default_sampling(const io::GenerationConfig& g) {
   }
   s.repetition_penalty = g.repetition_penalty.value_or(1.0);
   return s;
+}
+
+int64_t fit_to_context(int64_t prompt_tokens, int64_t max_tokens, int64_t context, bool* warned) {
+  // The KV cache holds prompt + max_tokens positions: checked, then bounded by the context
+  // (at most max(context, prompt + 1) long).
+  if (io::checked_add(prompt_tokens, max_tokens, "prompt tokens + --max-tokens") <= context)
+    return max_tokens;
+  const int64_t fitted = std::max<int64_t>(1, std::min(max_tokens, context - prompt_tokens));
+  if (warned && !*warned) {
+    std::fprintf(stderr,
+                 "wick: warning: the prompt (%lld tokens) plus --max-tokens %lld exceeds the "
+                 "model's context of %lld tokens; generating at most %lld tokens\n",
+                 (long long)prompt_tokens, (long long)max_tokens, (long long)context,
+                 (long long)fitted);
+    *warned = true;
+  }
+  return fitted;
+}
+
+void check_sampling_flags(const std::optional<double>& temperature,
+                          const std::optional<int64_t>& top_k, const std::optional<double>& top_p,
+                          const std::optional<double>& min_p,
+                          const std::optional<double>& repeat_penalty) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  check_real_flag("--temperature", temperature, 0, kInf);
+  check_int_flag("--top-k", top_k, 0, std::numeric_limits<int32_t>::max());
+  check_real_flag("--top-p", top_p, 0, 1, /*lo_open=*/true);
+  check_real_flag("--min-p", min_p, 0, 1);
+  check_real_flag("--repeat-penalty", repeat_penalty, 0, kInf, /*lo_open=*/true);
 }
 
 std::vector<int32_t> encode_chat(const LoadedModel& m, const nlohmann::json& messages) {

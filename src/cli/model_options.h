@@ -32,6 +32,16 @@ generate::SamplerOptions default_sampling(const io::GenerationConfig& g);
 /// Whether the model folder `dir` has a chat template (tokenizer_config.json or
 /// chat_template.jinja).
 bool folder_has_chat_template(const std::string& dir);
+/// The number of new tokens to generate after a prompt of `prompt_tokens`: `max_tokens`, or less
+/// when prompt + max_tokens would pass the model's context (`context` positions; at least 1 token
+/// is still generated). Prints one warning with the counts to stderr the first time it clamps
+/// (`*warned` tracks that).
+int64_t fit_to_context(int64_t prompt_tokens, int64_t max_tokens, int64_t context, bool* warned);
+/// Checks the sampling flags (NaN and out-of-range values are errors naming the flag).
+void check_sampling_flags(const std::optional<double>& temperature,
+                          const std::optional<int64_t>& top_k, const std::optional<double>& top_p,
+                          const std::optional<double>& min_p,
+                          const std::optional<double>& repeat_penalty);
 /// Ids of `messages` ([{"role", "content"}, ...]) rendered with the model folder's chat template
 /// and a generation prompt, tokenised without added special tokens (as apply_chat_template does).
 std::vector<int32_t> encode_chat(const LoadedModel& m, const nlohmann::json& messages);

@@ -1,4 +1,5 @@
 // wick perplexity: mean negative log-likelihood of a text file over fixed windows.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -6,7 +7,10 @@
 #include <sstream>
 #include <string>
 
+#include <cmath>
+
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/model_options.h"
 #include "wick/core/errors.h"
 #include "wick/generate/perplexity.h"
@@ -28,13 +32,28 @@ void register_perplexity(CLI::App& app) {
   sub->add_option("--dtype", a->dtype, "Compute dtype: f32, bf16 or f16 (default: as stored)");
   sub->add_flag("--json", a->json, R"(Print {"tokens", "nll", "ppl"} as JSON)");
   add_runner(sub, [a] {
+    check_int_flag("--context", a->context, 2, int64_t(1) << 24);
     std::ifstream in(a->file, std::ios::binary);
     if (!in) fail<IoError>("perplexity", "cannot read '{}'", a->file);
     std::stringstream ss;
     ss << in.rdbuf();
     LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter);
     std::vector<int32_t> ids = m.tokenizer.encode(ss.str(), true);
+    const int64_t ctx = m.model->config().max_position_embeddings;
+    if (a->context > ctx && int64_t(ids.size()) > ctx)
+      std::fprintf(stderr,
+                   "wick: warning: --context %lld is longer than the model's context of %lld "
+                   "tokens; %lld of the %zu tokens lie past it in their window\n",
+                   (long long)a->context, (long long)ctx,
+                   (long long)(int64_t(ids.size()) / a->context * (a->context - ctx) +
+                               std::max<int64_t>(0, int64_t(ids.size()) % a->context - ctx)),
+                   ids.size());
     auto r = generate::perplexity(*m.model, ids, a->context);
+    if (!std::isfinite(r.nll))
+      fail<ValueError>("perplexity",
+                       "the mean negative log-likelihood is {} (NaN or Inf) over {} "
+                       "tokens; the weights of '{}' or the computation contain NaN/Inf",
+                       r.nll, r.tokens, a->model);
     if (a->json) {
       nlohmann::json j{{"tokens", r.tokens}, {"nll", r.nll}, {"ppl", r.ppl}};
       std::printf("%s\n", j.dump().c_str());

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/omp_wait.h"
 #include "wick/quickstart/quickstart.h"
 
@@ -28,6 +29,8 @@ std::string one_line(std::string s, size_t max_chars = 90) {
 }
 
 void run(const QuickstartArgs& a) {
+  check_int_flag("--pretrain-steps", a.pretrain_steps, 0, 1 << 24);
+  check_int_flag("--finetune-steps", a.finetune_steps, 0, 1 << 24);
   ensure_passive_omp_wait();
   quickstart::QuickstartOptions o;
   o.out = a.out;

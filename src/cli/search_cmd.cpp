@@ -24,6 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kCacheKey = "wick_embcache_key";
+constexpr const char* kPayloadKey = "wick_embcache_payload";
 
 struct SearchArgs {
   std::string model;
@@ -49,6 +50,12 @@ struct Fnv {
 };
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    fail<IoError>("search",
+                  "--corpus '{}' is a folder; expected a text file with one document "
+                  "per line",
+                  path);
   std::ifstream f(path, std::ios::binary);
   if (!f) fail<IoError>("search", "cannot open corpus file '{}'", path);
   std::ostringstream ss;
@@ -69,6 +76,20 @@ void hash_model(const fs::path& dir, Fnv& h) {
   }
 }
 
+// Checksum of the cached vectors themselves, so that flipped bytes in the payload are noticed.
+std::string payload_checksum(const Tensor& t) {
+  const auto v = t.to_vector<float>();
+  Fnv h;
+  h.add(std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+  return fmt::format("{:016x}", h.h);
+}
+
+bool all_finite(const Tensor& t) {
+  for (float x : t.to_vector<float>())
+    if (!std::isfinite(x)) return false;
+  return true;
+}
+
 void run_search(const SearchArgs& a) {
   if (a.top_k < 1) fail<ValueError>("search", "--top-k must be positive, got {}", a.top_k);
   const std::string contents = read_file(a.corpus);
@@ -85,6 +106,18 @@ void run_search(const SearchArgs& a) {
       line_no.push_back(n);
     }
   }
+  if (docs.empty())
+    fail<ValueError>("search", "--corpus '{}' has no non-empty lines to search", a.corpus);
+  const fs::path cache_path = a.corpus + ".wick-embcache";
+  {
+    std::error_code ec;
+    const auto st = fs::symlink_status(cache_path, ec);
+    if (!ec && fs::exists(st) && !fs::is_regular_file(st))
+      fail<IoError>("search",
+                    "cache '{}' exists and is not a regular file; remove it or move "
+                    "the corpus",
+                    cache_path.string());
+  }
   const auto embedder = embed::Embedder::load(a.model);
   Fnv h;
   h.add("wick-embcache-1");
@@ -92,16 +125,20 @@ void run_search(const SearchArgs& a) {
   h.add(embedder.settings_string());
   hash_model(a.model, h);
   const std::string key = fmt::format("{:016x}", h.h);
-  const fs::path cache = a.corpus + ".wick-embcache";
+  const fs::path& cache = cache_path;
 
   Tensor corpus_vecs;
   if (fs::exists(cache)) {
     try {
       auto f = io::SafeTensorsFile::open(cache);
       auto it = f.metadata().find(kCacheKey);
-      if (it != f.metadata().end() && it->second == key && f.contains("embeddings") &&
-          f.info("embeddings").shape == Shape{int64_t(docs.size()), embedder.dim()})
-        corpus_vecs = f.tensor("embeddings", DType::f32);
+      auto pk = f.metadata().find(kPayloadKey);
+      if (it != f.metadata().end() && it->second == key && pk != f.metadata().end() &&
+          f.contains("embeddings") &&
+          f.info("embeddings").shape == Shape{int64_t(docs.size()), embedder.dim()}) {
+        Tensor t = f.tensor("embeddings", DType::f32);
+        if (payload_checksum(t) == pk->second && all_finite(t)) corpus_vecs = t;
+      }
     } catch (const IoError&) {
       // A damaged cache is rebuilt below.
     }
@@ -110,11 +147,23 @@ void run_search(const SearchArgs& a) {
     std::fprintf(stderr, "wick: using cached embeddings %s\n", cache.string().c_str());
   } else {
     corpus_vecs = embedder.encode(docs);
-    io::write_safetensors(cache, {{"embeddings", corpus_vecs}}, {{kCacheKey, key}});
+    if (!all_finite(corpus_vecs))
+      fail<ValueError>("search",
+                       "the model produced non-finite (NaN or Inf) embeddings for "
+                       "'{}'; check the weights of '{}'",
+                       a.corpus, a.model);
+    io::write_safetensors(cache, {{"embeddings", corpus_vecs}},
+                          {{kCacheKey, key}, {kPayloadKey, payload_checksum(corpus_vecs)}});
     std::fprintf(stderr, "wick: embedded %zu texts, cache written to %s\n", docs.size(),
                  cache.string().c_str());
   }
   const auto q = embedder.encode({a.query}).to_vector<float>();
+  for (float x : q)
+    if (!std::isfinite(x))
+      fail<ValueError>("search",
+                       "the model produced a non-finite (NaN or Inf) embedding for the "
+                       "query; check the weights of '{}'",
+                       a.model);
   const auto c = corpus_vecs.to_vector<float>();
   const int64_t d = embedder.dim(), n = int64_t(docs.size());
   double qn = 0;

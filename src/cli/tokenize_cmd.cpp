@@ -52,7 +52,15 @@ void run(const TokenizeArgs& a) {
   std::string out;
   if (a.decode) {
     for (size_t i = 0; i < inputs.size(); ++i) {
-      out += tok.decode(parse_ids(inputs[i], i + 1), a.no_special);
+      const std::vector<int32_t> ids = parse_ids(inputs[i], i + 1);
+      // The tokenizers library skips an id it does not know; a user asking to decode it gets an
+      // error rather than silently shorter text.
+      for (int32_t id : ids)
+        if (!tok.id_to_token(id))
+          fail<ValueError>("tokenize",
+                           "line {}: token id {} is not in the vocabulary; expected 0..{}", i + 1,
+                           id, tok.vocab_size() - 1);
+      out += tok.decode(ids, a.no_special);
       out += '\n';
     }
   } else {

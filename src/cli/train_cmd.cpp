@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/omp_wait.h"
+#include "cli/train_checks.h"
 #include "cli/train_summary.h"
 #include "wick/io/hf_cache.h"
 #include "wick/train/config_file.h"
@@ -28,7 +29,7 @@ struct TrainArgs {
   int64_t save_every = 0, eval_every = 0, early_stop = 0;
   size_t max_seq_len = 0;
   bool mask_prompt = false, no_shuffle = false, full = false, grad_checkpoint = false;
-  bool no_eos = false, pack = false, no_mask_prompt = false, keep_best = false;
+  bool no_eos = false, pack = false, no_mask_prompt = false, keep_best = false, overwrite = false;
   std::string text_key, prompt_key, completion_key;
 };
 
@@ -118,6 +119,8 @@ void run(const TrainArgs& a, CLI::App* sub) {
   if (a.full) c.full = true;
   if (a.grad_checkpoint) c.grad_checkpoint = true;
   c.lora.init_seed = c.seed;
+  c.overwrite = a.overwrite;
+  check_train_settings(c, given);
 
   const bool tty = isatty(STDOUT_FILENO) != 0;
   train::TrainCallbacks cb;
@@ -194,6 +197,9 @@ void register_train(CLI::App& app) {
   sub->add_flag("--full", a.full, "Train every weight instead of a LoRA adapter");
   sub->add_flag("--grad-checkpoint", a.grad_checkpoint,
                 "Recompute activations in the backward pass (saves memory)");
+  sub->add_flag("--overwrite", a.overwrite,
+                "Reuse a non-empty --out (an earlier run's files are replaced, its checkpoints "
+                "removed)");
   sub->add_option("--config", a.config, "YAML or JSON file of settings (flag names as keys)");
   add_runner(sub, [sub] { run(a, sub); });
 }

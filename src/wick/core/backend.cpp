@@ -6,7 +6,7 @@ namespace wick {
 
 namespace {
 constexpr int kNumDeviceTypes = 3;
-std::unique_ptr<Backend>& slot(DeviceType t) {
+std::unique_ptr<Backend>& backend_slot(DeviceType t) {
   static std::unique_ptr<Backend> backends[kNumDeviceTypes];
   return backends[size_t(t)];
 }
@@ -16,11 +16,11 @@ void ensure_builtin() {
 }
 }  // namespace
 
-void register_backend(DeviceType t, std::unique_ptr<Backend> b) { slot(t) = std::move(b); }
+void register_backend(DeviceType t, std::unique_ptr<Backend> b) { backend_slot(t) = std::move(b); }
 
 Backend* find_backend(DeviceType t) {
   ensure_builtin();
-  return slot(t).get();
+  return backend_slot(t).get();
 }
 
 Backend& backend_for(DeviceType t) {

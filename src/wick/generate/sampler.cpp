@@ -101,14 +101,41 @@ int32_t argmax(std::span<const float> logits) {
   return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
-Sampler::Sampler(SamplerOptions o) : opt_(o), rng_(o.seed) {
-  if (opt_.temperature < 0)
-    fail<ValueError>("sampler", "temperature must be >= 0, got {}", opt_.temperature);
+void validate_sampler_options(const SamplerOptions& o) {
+  // Written as !(in range) so that NaN fails every check.
+  if (!(o.temperature >= 0) || !std::isfinite(o.temperature))
+    fail<ValueError>("sampler", "temperature must be a finite number >= 0, got {}", o.temperature);
+  if (o.top_k < 0) fail<ValueError>("sampler", "top_k must be >= 0 (0: off), got {}", o.top_k);
+  if (!(o.top_p > 0 && o.top_p <= 1))
+    fail<ValueError>("sampler", "top_p must be in (0, 1] (1: off), got {}", o.top_p);
+  if (!(o.min_p >= 0 && o.min_p <= 1))
+    fail<ValueError>("sampler", "min_p must be in [0, 1] (0: off), got {}", o.min_p);
+  if (!(o.repetition_penalty > 0) || !std::isfinite(o.repetition_penalty))
+    fail<ValueError>("sampler", "repetition_penalty must be a finite number > 0 (1: off), got {}",
+                     o.repetition_penalty);
+  if (!std::isfinite(o.presence_penalty) || !std::isfinite(o.frequency_penalty))
+    fail<ValueError>("sampler", "presence and frequency penalties must be finite, got {} and {}",
+                     o.presence_penalty, o.frequency_penalty);
 }
+
+void check_finite_logits(std::span<const float> logits) {
+  // -inf is a legitimate "never" (masks); NaN and +inf mean the forward pass broke.
+  for (size_t i = 0; i < logits.size(); ++i)
+    if (std::isnan(logits[i]) || logits[i] == std::numeric_limits<float>::infinity())
+      fail<ValueError>("sampler",
+                       "the model produced a non-finite logit ({}) for token {}; the weights or "
+                       "the computation contain NaN/Inf",
+                       logits[i], i);
+  if (std::all_of(logits.begin(), logits.end(), [](float l) { return l == kNegInf; }))
+    fail<ValueError>("sampler", "every logit is -inf; no token can be sampled");
+}
+
+Sampler::Sampler(SamplerOptions o) : opt_(o), rng_(o.seed) { validate_sampler_options(opt_); }
 
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> prompt,
                         std::span<const int32_t> generated) {
   if (logits.empty()) fail<ValueError>("sampler", "empty logits");
+  check_finite_logits(logits);
   if (opt_.repetition_penalty != 1.0) {
     std::vector<int32_t> context(prompt.begin(), prompt.end());
     context.insert(context.end(), generated.begin(), generated.end());

@@ -40,7 +40,13 @@ void apply_min_p(std::span<float> logits, double min_p);
 /// Index of the first maximum.
 int32_t argmax(std::span<const float> logits);
 
-/// The chain with its own seeded random stream.
+/// ValueError naming the option when one is NaN or out of range (temperature >= 0, top_k >= 0,
+/// top_p in (0, 1], min_p in [0, 1], repetition_penalty > 0, all finite).
+void validate_sampler_options(const SamplerOptions& o);
+/// ValueError naming the first NaN or +inf logit (the model's forward pass broke).
+void check_finite_logits(std::span<const float> logits);
+
+/// The chain with its own seeded random stream; the constructor validates the options.
 class Sampler {
  public:
   explicit Sampler(SamplerOptions o);

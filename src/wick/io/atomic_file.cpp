@@ -35,9 +35,42 @@ void fsync_dir(const std::filesystem::path& dir, const std::filesystem::path& ta
 
 }  // namespace
 
+void check_output_target(const std::filesystem::path& path) {
+  if (path.filename().empty() || path.filename() == "." || path.filename() == "..")
+    fail<IoError>("atomic_write", "'{}' is not a file path", path.string());
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      const auto dir = path.parent_path();
+      struct stat ds {};
+      if (!dir.empty() && (::stat(dir.c_str(), &ds) != 0 || !S_ISDIR(ds.st_mode)))
+        fail<IoError>("atomic_write", "{}: the folder '{}' does not exist", path.string(),
+                      dir.string());
+      return;
+    }
+    int e = errno;
+    fail<IoError>("atomic_write", "{}: cannot inspect the output path: {}", path.string(),
+                  errno_text(e));
+  }
+  // Replacing is done by rename, which would turn a symlink, a device node or a FIFO into a
+  // regular file (and cannot replace a folder): refuse those instead of destroying them.
+  if (S_ISLNK(st.st_mode))
+    fail<IoError>("atomic_write",
+                  "{}: the output path is a symbolic link; refusing to replace it (give the "
+                  "link's target instead)",
+                  path.string());
+  if (S_ISDIR(st.st_mode))
+    fail<IoError>("atomic_write", "{}: the output path is a folder; expected a file path",
+                  path.string());
+  if (!S_ISREG(st.st_mode))
+    fail<IoError>("atomic_write",
+                  "{}: the output path is not a regular file (a device, FIFO or socket); wick "
+                  "writes only regular files",
+                  path.string());
+}
+
 AtomicFile::AtomicFile(std::filesystem::path path) : path_(std::move(path)) {
-  if (path_.filename().empty())
-    fail<IoError>("atomic_write", "'{}' is not a file path", path_.string());
+  check_output_target(path_);
   std::filesystem::path dir = path_.parent_path();
   std::string base = ".";
   base.append(path_.filename().string()).append(".tmp-XXXXXX");
@@ -92,8 +125,9 @@ void AtomicFile::commit() {
   }
   if (::rename(temp_.c_str(), path_.c_str()) != 0) {
     int e = errno;
+    const std::string temp = temp_.string();  // abort() clears temp_
     abort();
-    fail<IoError>("atomic_write", "{}: rename from {} failed: {}", path_.string(), temp_.string(),
+    fail<IoError>("atomic_write", "{}: rename from {} failed: {}", path_.string(), temp,
                   errno_text(e));
   }
   temp_.clear();

@@ -14,7 +14,7 @@ namespace wick::io {
 /// A file being written atomically; uncommitted writes are discarded when it is destroyed.
 class AtomicFile {
  public:
-  /// Creates a temporary file beside `path` (the folder must exist).
+  /// Creates a temporary file beside `path` (the folder must exist; check_output_target applies).
   explicit AtomicFile(std::filesystem::path path);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
@@ -43,6 +43,9 @@ class AtomicFile {
   uint64_t written_ = 0;
 };
 
+/// IoError unless `path` can be an output of wick: absent (in an existing folder) or a regular
+/// file. A symbolic link, a folder, a device node, a FIFO or a socket is refused, never replaced.
+void check_output_target(const std::filesystem::path& path);
 /// Writes `contents` to `path` atomically.
 void atomic_write_file(const std::filesystem::path& path, std::string_view contents);
 /// Lets `fill` write the contents of `path`; commits if it returns, discards if it throws.

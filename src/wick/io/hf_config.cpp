@@ -15,6 +15,20 @@ using json = nlohmann::json;
 
 constexpr uint64_t kMaxConfigBytes = 64ull << 20;
 
+// Upper bounds for the sizes a config.json can ask for. They are far above every published
+// model (hidden 16384-25600, 126 layers, vocab 256k, 10M context) and low enough that products of
+// two of them cannot overflow int64 and a hostile value fails here, naming the key, rather than
+// as a bare allocation failure later.
+constexpr int64_t kMaxHidden = 1 << 18;
+constexpr int64_t kMaxIntermediate = 1 << 21;
+constexpr int64_t kMaxLayers = 1 << 12;
+constexpr int64_t kMaxHeads = 1 << 14;
+constexpr int64_t kMaxHeadDim = 1 << 14;
+constexpr int64_t kMaxVocab = (int64_t(1) << 31) - 1;  // ids are int32
+constexpr int64_t kMaxPositions = int64_t(1) << 27;
+constexpr int64_t kMaxBertPositions = 1 << 20;            // BERT stores a position-embedding table
+constexpr int64_t kMaxMatrixElements = int64_t(1) << 36;  // 256 GiB of f32 for one matrix
+
 // Typed access to the keys of one JSON object, with errors naming the file and the key.
 class Fields {
  public:
@@ -57,11 +71,21 @@ class Fields {
     if (v <= 0) bad(key, fmt::format("must be positive, got {}", v));
     return v;
   }
+  // A required integer in [lo, hi] (sizes that allocate: range-checked where they enter).
+  int64_t req_range(const std::string& key, int64_t lo, int64_t hi) const {
+    return in_range(key, req_int(key), lo, hi);
+  }
+  int64_t in_range(const std::string& key, int64_t v, int64_t lo, int64_t hi) const {
+    if (v < lo || v > hi) bad(key, fmt::format("{} is out of range; expected {}..{}", v, lo, hi));
+    return v;
+  }
   std::optional<double> opt_num(const std::string& key) const {
     const json* v = get(key);
     if (!v) return std::nullopt;
     if (!v->is_number()) bad(key, fmt::format("must be a number, got {}", v->type_name()));
-    return v->get<double>();
+    const double d = v->get<double>();
+    if (!std::isfinite(d)) bad(key, fmt::format("must be a finite number, got {}", v->dump()));
+    return d;
   }
   double req_num(const std::string& key) const {
     auto v = opt_num(key);
@@ -125,6 +149,18 @@ class Fields {
   std::string prefix_;
 };
 
+// One weight matrix of the config must stay under kMaxMatrixElements elements.
+void check_products(const Fields& f, int64_t hidden, int64_t intermediate, int64_t vocab) {
+  // Each factor is range-checked first, so the products below cannot overflow.
+  if (vocab * hidden > kMaxMatrixElements)
+    f.bad("vocab_size", fmt::format("{} x hidden_size {} is more elements than the limit of {}",
+                                    vocab, hidden, kMaxMatrixElements));
+  if (intermediate * hidden > kMaxMatrixElements)
+    f.bad("intermediate_size",
+          fmt::format("{} x hidden_size {} is more elements than the limit of {}", intermediate,
+                      hidden, kMaxMatrixElements));
+}
+
 std::filesystem::path file_in(const std::filesystem::path& p, const char* name) {
   return std::filesystem::is_directory(p) ? p / name : p;
 }
@@ -160,7 +196,7 @@ void parse_rope(const Fields& f, const std::string& label, LlamaConfig& c) {
     c.rope_scaling.low_freq_factor = rf.req_num("low_freq_factor");
     c.rope_scaling.high_freq_factor = rf.req_num("high_freq_factor");
     c.rope_scaling.original_max_position_embeddings =
-        rf.req_positive("original_max_position_embeddings");
+        rf.req_range("original_max_position_embeddings", 1, kMaxPositions);
     if (c.rope_scaling.high_freq_factor <= c.rope_scaling.low_freq_factor)
       rf.bad("high_freq_factor", "must be larger than low_freq_factor");
   } else {
@@ -174,7 +210,7 @@ void parse_rope(const Fields& f, const std::string& label, LlamaConfig& c) {
 
 void parse_layer_types(const Fields& f, LlamaConfig& c) {
   auto window = f.opt_int("sliding_window");
-  if (window && *window <= 0) f.bad("sliding_window", "must be positive");
+  if (window) f.in_range("sliding_window", *window, 1, kMaxPositions);
   if (f.has("layer_types")) {
     c.layer_types = f.str_list("layer_types");
     if (int64_t(c.layer_types.size()) != c.num_hidden_layers)
@@ -255,25 +291,31 @@ LlamaConfig parse_llama_config(const json& j, const std::string& label) {
     f.bad("model_type", fmt::format("'{}' is not a supported decoder (supported: llama, mistral, "
                                     "qwen2, qwen3)",
                                     c.model_type));
-  c.hidden_size = f.req_positive("hidden_size");
-  c.intermediate_size = f.req_positive("intermediate_size");
-  c.num_hidden_layers = f.req_positive("num_hidden_layers");
-  c.num_attention_heads = f.req_positive("num_attention_heads");
-  c.num_key_value_heads = f.opt_int("num_key_value_heads").value_or(c.num_attention_heads);
+  c.hidden_size = f.req_range("hidden_size", 1, kMaxHidden);
+  c.intermediate_size = f.req_range("intermediate_size", 1, kMaxIntermediate);
+  c.num_hidden_layers = f.req_range("num_hidden_layers", 1, kMaxLayers);
+  c.num_attention_heads = f.req_range("num_attention_heads", 1, kMaxHeads);
+  c.num_key_value_heads =
+      f.in_range("num_key_value_heads",
+                 f.opt_int("num_key_value_heads").value_or(c.num_attention_heads), 1, kMaxHeads);
   if (c.num_key_value_heads <= 0 || c.num_attention_heads % c.num_key_value_heads != 0)
     f.bad("num_key_value_heads", fmt::format("{} does not divide num_attention_heads {}",
                                              c.num_key_value_heads, c.num_attention_heads));
   if (auto hd = f.opt_int("head_dim")) {
-    c.head_dim = *hd;
-    if (c.head_dim <= 0) f.bad("head_dim", "must be positive");
+    c.head_dim = f.in_range("head_dim", *hd, 1, kMaxHeadDim);
   } else {
     if (c.hidden_size % c.num_attention_heads != 0)
       f.bad("hidden_size", fmt::format("{} is not a multiple of num_attention_heads {}",
                                        c.hidden_size, c.num_attention_heads));
     c.head_dim = c.hidden_size / c.num_attention_heads;
   }
-  c.vocab_size = f.req_positive("vocab_size");
-  c.max_position_embeddings = f.req_positive("max_position_embeddings");
+  c.vocab_size = f.req_range("vocab_size", 1, kMaxVocab);
+  c.max_position_embeddings = f.req_range("max_position_embeddings", 1, kMaxPositions);
+  check_products(f, c.hidden_size, c.intermediate_size, c.vocab_size);
+  if (c.head_dim * c.num_attention_heads > kMaxHidden * 4)
+    f.bad("head_dim",
+          fmt::format("{} x num_attention_heads {} is out of range; expected at most {}",
+                      c.head_dim, c.num_attention_heads, kMaxHidden * 4));
   c.rms_norm_eps = f.opt_num("rms_norm_eps").value_or(1e-6);
   if (c.rms_norm_eps <= 0) f.bad("rms_norm_eps", "must be positive");
   parse_rope(f, label, c);
@@ -290,6 +332,9 @@ LlamaConfig parse_llama_config(const json& j, const std::string& label) {
   c.bos_token_id = f.int_or_list("bos_token_id");
   c.eos_token_id = f.int_or_list("eos_token_id");
   c.pad_token_id = f.opt_int("pad_token_id");
+  for (int64_t id : c.bos_token_id) f.in_range("bos_token_id", id, 0, kMaxVocab - 1);
+  for (int64_t id : c.eos_token_id) f.in_range("eos_token_id", id, 0, kMaxVocab - 1);
+  if (c.pad_token_id) f.in_range("pad_token_id", *c.pad_token_id, -1, kMaxVocab - 1);
   c.torch_dtype = f.opt_str("dtype").value_or(f.opt_str("torch_dtype").value_or(""));
   c.dtype = dtype_of_torch_name(c.torch_dtype);
   parse_layer_types(f, c);
@@ -309,21 +354,26 @@ BertConfig parse_bert_config(const json& j, const std::string& label) {
   c.model_type = f.opt_str("model_type").value_or("bert");
   if (c.model_type != "bert")
     f.bad("model_type", fmt::format("'{}' is not a BERT model", c.model_type));
-  c.hidden_size = f.req_positive("hidden_size");
-  c.num_hidden_layers = f.req_positive("num_hidden_layers");
-  c.num_attention_heads = f.req_positive("num_attention_heads");
+  c.hidden_size = f.req_range("hidden_size", 1, kMaxHidden);
+  c.num_hidden_layers = f.req_range("num_hidden_layers", 1, kMaxLayers);
+  c.num_attention_heads = f.req_range("num_attention_heads", 1, kMaxHeads);
   if (c.hidden_size % c.num_attention_heads != 0)
     f.bad("hidden_size", fmt::format("{} is not a multiple of num_attention_heads {}",
                                      c.hidden_size, c.num_attention_heads));
-  c.intermediate_size = f.req_positive("intermediate_size");
+  c.intermediate_size = f.req_range("intermediate_size", 1, kMaxIntermediate);
   c.hidden_act = f.opt_str("hidden_act").value_or("gelu");
   if (c.hidden_act != "gelu")
     f.bad("hidden_act",
           fmt::format("activation '{}' is not supported for BERT (supported: gelu)", c.hidden_act));
-  c.max_position_embeddings = f.req_positive("max_position_embeddings");
-  c.type_vocab_size = f.opt_int("type_vocab_size").value_or(2);
-  if (c.type_vocab_size < 0) f.bad("type_vocab_size", "must not be negative");
-  c.vocab_size = f.req_positive("vocab_size");
+  c.max_position_embeddings = f.req_range("max_position_embeddings", 1, kMaxBertPositions);
+  c.type_vocab_size =
+      f.in_range("type_vocab_size", f.opt_int("type_vocab_size").value_or(2), 0, 1 << 16);
+  c.vocab_size = f.req_range("vocab_size", 1, kMaxVocab);
+  check_products(f, c.hidden_size, c.intermediate_size, c.vocab_size);
+  if (c.max_position_embeddings * c.hidden_size > kMaxMatrixElements)
+    f.bad("max_position_embeddings",
+          fmt::format("{} x hidden_size {} is more elements than the limit of {}",
+                      c.max_position_embeddings, c.hidden_size, kMaxMatrixElements));
   c.layer_norm_eps = f.opt_num("layer_norm_eps").value_or(1e-12);
   if (c.layer_norm_eps <= 0) f.bad("layer_norm_eps", "must be positive");
   c.pad_token_id = f.opt_int("pad_token_id").value_or(0);

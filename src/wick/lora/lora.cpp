@@ -59,7 +59,8 @@ bool targets(const LoraConfig& c, const std::string& path) {
       hit |= path == t || (path.size() > t.size() && path.ends_with("." + t));
     if (!hit) return false;
   }
-  if (c.layers_to_transform.empty()) return true;
+  // PEFT applies layers_to_transform only to a list of target names, not to a regex string.
+  if (c.layers_to_transform.empty() || !c.target_regex.empty()) return true;
   int64_t li = layer_index(path);
   return li >= 0 && std::find(c.layers_to_transform.begin(), c.layers_to_transform.end(), li) !=
                         c.layers_to_transform.end();
@@ -73,10 +74,65 @@ double LoraConfig::scale() const {
   return use_rslora ? lora_alpha / std::sqrt(double(r)) : lora_alpha / double(r);
 }
 
+namespace {
+
+// PEFT's get_pattern_key: the key equal to `path`, else the first key (in file order) with
+// re.match(rf"(.*\.)?({key})$", path); nullptr when none matches.
+template <class V>
+const V* lora_pattern_value(const std::vector<std::pair<std::string, V>>& patterns,
+                            const std::string& path) {
+  for (const auto& [key, v] : patterns)
+    if (key == path) return &v;
+  for (const auto& [key, v] : patterns)
+    if (std::regex_match(path, std::regex("(.*\\.)?(" + key + ")"))) return &v;
+  return nullptr;
+}
+
+}  // namespace
+
+int64_t LoraConfig::rank_for(const std::string& path) const {
+  const int64_t* v = lora_pattern_value(rank_pattern, path);
+  return v ? *v : r;
+}
+
+double LoraConfig::scale_for(const std::string& path) const {
+  const double* a = lora_pattern_value(alpha_pattern, path);
+  const double alpha = a ? *a : lora_alpha;
+  const double rank = double(rank_for(path));
+  return use_rslora ? alpha / std::sqrt(rank) : alpha / rank;
+}
+
 void LoraConfig::validate() const {
   if (r <= 0) fail<ValueError>("lora", "rank r must be positive, got {}", r);
   if (!(lora_dropout >= 0 && lora_dropout < 1))
     fail<ValueError>("lora", "lora_dropout must be in [0, 1), got {}", lora_dropout);
+  for (const auto& [key, v] : rank_pattern)
+    if (v <= 0 || v > (1 << 16))
+      fail<ValueError>("lora", "rank_pattern['{}'] = {} is out of range; expected 1..65536", key,
+                       v);
+  for (const auto& [key, v] : alpha_pattern)
+    if (!std::isfinite(v))
+      fail<ValueError>("lora", "alpha_pattern['{}'] = {} is not a finite number", key, v);
+  for (const auto* keys : {&rank_pattern})
+    for (const auto& kv : *keys) {
+      try {
+        std::regex re("(.*\\.)?(" + kv.first + ")");
+      } catch (const std::regex_error& e) {
+        fail<ValueError>("lora", "rank_pattern key '{}' is not a valid regex: {}", kv.first,
+                         e.what());
+      }
+    }
+  for (const auto& kv : alpha_pattern) {
+    try {
+      std::regex re("(.*\\.)?(" + kv.first + ")");
+    } catch (const std::regex_error& e) {
+      fail<ValueError>("lora", "alpha_pattern key '{}' is not a valid regex: {}", kv.first,
+                       e.what());
+    }
+  }
+  if (r > (1 << 16)) fail<ValueError>("lora", "rank r = {} is out of range; expected 1..65536", r);
+  if (!std::isfinite(lora_alpha))
+    fail<ValueError>("lora", "lora_alpha must be a finite number, got {}", lora_alpha);
   if (target_modules.empty() && target_regex.empty())
     fail<ValueError>("lora", "target_modules is empty");
   if (!target_regex.empty()) {
@@ -131,8 +187,9 @@ std::vector<AdaptedLayer> apply_lora(nn::Module& root, const LoraConfig& config,
     auto* lin = dynamic_cast<nn::Linear*>(m);
     if (!lin || !targets(config, path)) continue;
     if (lin->adapter()) fail<ValueError>("lora", "layer '{}' already has an adapter", path);
-    auto a = std::make_shared<LoraLinear>(lin->in_features(), lin->out_features(), config.r,
-                                          config.scale(), config.lora_dropout, init, dropout_gen);
+    auto a = std::make_shared<LoraLinear>(lin->in_features(), lin->out_features(),
+                                          config.rank_for(path), config.scale_for(path),
+                                          config.lora_dropout, init, dropout_gen);
     lin->set_adapter(a);
     out.push_back({path, lin, a});
   }
@@ -212,6 +269,12 @@ void save_adapter(nn::Module& root, const LoraConfig& config, const fs::path& di
   j["base_model_name_or_path"] = config.base_model_name_or_path;
   j["layers_to_transform"] =
       config.layers_to_transform.empty() ? json(nullptr) : json(config.layers_to_transform);
+  // Written with sorted keys (json objects): the order matters only when two keys match the
+  // same layer, which a run of wick never produces (it copies the patterns it read).
+  j["rank_pattern"] = json::object();
+  j["alpha_pattern"] = json::object();
+  for (const auto& [k, v] : config.rank_pattern) j["rank_pattern"][k] = v;
+  for (const auto& [k, v] : config.alpha_pattern) j["alpha_pattern"][k] = v;
   j["modules_to_save"] = nullptr;
   j["use_dora"] = false;
   j["revision"] = nullptr;
@@ -222,9 +285,13 @@ LoraConfig read_adapter_config(const fs::path& dir) {
   const fs::path file = dir / "adapter_config.json";
   std::ifstream in(file);
   if (!in) fail<IoError>("load_adapter", "cannot open '{}'", file.string());
+  std::stringstream text;
+  text << in.rdbuf();
   json j;
+  nlohmann::ordered_json ordered;  // rank_pattern / alpha_pattern keys in file order
   try {
-    j = json::parse(in);
+    j = json::parse(text.str());
+    ordered = nlohmann::ordered_json::parse(text.str());
   } catch (const json::exception& e) {
     fail<IoError>("load_adapter", "'{}' is not valid JSON: {}", file.string(), e.what());
   }
@@ -252,10 +319,14 @@ LoraConfig read_adapter_config(const fs::path& dir) {
   }
   if (j.contains("fan_in_fan_out") && j["fan_in_fan_out"].is_boolean() &&
       j["fan_in_fan_out"].get<bool>())
-    fail<NotImplemented>("load_adapter", "'{}': fan_in_fan_out adapters (GPT-2 Conv1D)",
+    fail<NotImplemented>("load_adapter",
+                         "'{}': fan_in_fan_out adapters (GPT-2 Conv1D) are not supported",
                          file.string());
   if (j.contains("use_dora") && j["use_dora"].is_boolean() && j["use_dora"].get<bool>())
-    fail<NotImplemented>("load_adapter", "'{}': DoRA adapters", file.string());
+    fail<NotImplemented>("load_adapter",
+                         "'{}': DoRA adapters (use_dora: true) are not supported; expected a "
+                         "plain LoRA adapter (use_dora: false)",
+                         file.string());
   if (!j.contains("target_modules")) bad("target_modules", "present");
   const auto& t = j["target_modules"];
   if (t.is_string()) {
@@ -284,6 +355,42 @@ LoraConfig read_adapter_config(const fs::path& dir) {
       bad("layers_to_transform", "an integer or a list of integers");
     }
   }
+  for (const char* key : {"rank_pattern", "alpha_pattern"}) {
+    if (!ordered.is_object() || !ordered.contains(key) || ordered[key].is_null()) continue;
+    const auto& m = ordered[key];
+    if (!m.is_object()) bad(key, "an object of layer-name patterns to numbers");
+    for (const auto& [k, v] : m.items()) {
+      if (std::string(key) == "rank_pattern") {
+        if (!v.is_number_integer()) bad(key, "an object of layer-name patterns to integers");
+        c.rank_pattern.emplace_back(k, v.get<int64_t>());
+      } else {
+        if (!v.is_number()) bad(key, "an object of layer-name patterns to numbers");
+        c.alpha_pattern.emplace_back(k, v.get<double>());
+      }
+    }
+  }
+  if (j.contains("layers_pattern") && !j["layers_pattern"].is_null() &&
+      !c.layers_to_transform.empty()) {
+    // wick finds the layer index after "layers", "h", "blocks" or "layer" (PEFT's defaults).
+    std::vector<std::string> pats;
+    if (j["layers_pattern"].is_string())
+      pats.push_back(j["layers_pattern"].get<std::string>());
+    else if (j["layers_pattern"].is_array())
+      for (const auto& v : j["layers_pattern"])
+        if (v.is_string()) pats.push_back(v.get<std::string>());
+    for (const auto& p : pats)
+      if (p != "layers" && p != "h" && p != "blocks" && p != "layer")
+        fail<NotImplemented>("load_adapter",
+                             "'{}': layers_pattern '{}' is not supported; expected layers, h, "
+                             "blocks or layer",
+                             file.string(), p);
+  }
+  if (j.contains("exclude_modules") && !j["exclude_modules"].is_null() &&
+      !j["exclude_modules"].empty() && j["exclude_modules"] != "")
+    fail<NotImplemented>("load_adapter",
+                         "'{}': exclude_modules {} is not supported; expected null (list the "
+                         "adapted layers in target_modules instead)",
+                         file.string(), j["exclude_modules"].dump());
   if (j.contains("base_model_name_or_path") && j["base_model_name_or_path"].is_string())
     c.base_model_name_or_path = j["base_model_name_or_path"].get<std::string>();
   try {

@@ -28,11 +28,20 @@ struct LoraConfig {
   bool use_rslora = false;
   /// Layer indices to adapt (the number after "layers."); empty = all layers.
   std::vector<int64_t> layers_to_transform;
+  /// PEFT rank_pattern / alpha_pattern, in file order: a key matches a module path when the
+  /// path equals it or fully matches the regex (.*\.)?(key); the first matching key (an exact
+  /// match first) gives that layer's rank / alpha instead of r / lora_alpha.
+  std::vector<std::pair<std::string, int64_t>> rank_pattern;
+  std::vector<std::pair<std::string, double>> alpha_pattern;
   /// Seed of the A initialisation (layers are initialised in parameter-path order).
   uint64_t init_seed = 0;
   std::string base_model_name_or_path;
   /// alpha / r, or alpha / sqrt(r) with rsLoRA.
   double scale() const;
+  /// The rank of the layer at `path` (rank_pattern, else r).
+  int64_t rank_for(const std::string& path) const;
+  /// The scale of the layer at `path` (alpha_pattern / rank_pattern applied, else scale()).
+  double scale_for(const std::string& path) const;
   /// Throws ValueError when r <= 0, dropout outside [0, 1) or no target is given.
   void validate() const;
 };

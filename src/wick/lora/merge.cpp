@@ -17,7 +17,6 @@ namespace fs = std::filesystem;
 int64_t merge_adapter_into_checkpoint(const fs::path& model_dir, const fs::path& adapter_dir,
                                       const fs::path& out_dir) {
   const LoraConfig cfg = read_adapter_config(adapter_dir);
-  const double scale = cfg.scale();
   auto ck = io::load_checkpoint(model_dir);
   auto ad = io::SafeTensorsFile::open(adapter_dir / "adapter_model.safetensors");
   const std::string prefix = "base_model.model.";
@@ -56,7 +55,11 @@ int64_t merge_adapter_into_checkpoint(const fs::path& model_dir, const fs::path&
         B.shape(0) != W.shape(0) || B.shape(1) != A.shape(0))
       fail<IoError>("merge", "layer '{}': weight {}, lora_A {}, lora_B {} do not fit", path,
                     shape_str(W.shape()), shape_str(A.shape()), shape_str(B.shape()));
-    Tensor m = astype(W + matmul(B, A) * scale, *stored);
+    // Per layer: rank_pattern / alpha_pattern may give this layer its own scale.
+    if (A.shape(0) != cfg.rank_for(path))
+      fail<IoError>("merge", "layer '{}': lora_A has rank {}, the adapter config says {}", path,
+                    A.shape(0), cfg.rank_for(path));
+    Tensor m = astype(W + matmul(B, A) * cfg.scale_for(path), *stored);
     m.eval();
     merged[wkey] = m;
   }

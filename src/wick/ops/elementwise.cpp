@@ -12,31 +12,6 @@ namespace wick {
 
 namespace {
 
-const char* unary_name(UnaryOp op) {
-  static const char* names[] = {"neg",   "abs",   "exp",  "log",         "sqrt",
-                                "rsqrt", "sin",   "cos",  "tanh",        "sigmoid",
-                                "relu",  "silu",  "gelu", "gelu_tanh",   "square",
-                                "log1p", "expm1", "sign", "logical_not", "erf"};
-  return names[int(op)];
-}
-const char* binary_name(BinaryOp op) {
-  static const char* names[] = {"add",           "sub",         "mul",        "div",
-                                "maximum",       "minimum",     "pow",        "equal",
-                                "not_equal",     "less",        "less_equal", "greater",
-                                "greater_equal", "logical_and", "logical_or"};
-  return names[int(op)];
-}
-bool float_only(UnaryOp op) {
-  return !(op == UnaryOp::neg || op == UnaryOp::abs || op == UnaryOp::square ||
-           op == UnaryOp::sign || op == UnaryOp::logical_not);
-}
-bool is_predicate(BinaryOp op) { return op >= BinaryOp::eq; }
-
-}  // namespace
-
-namespace prims {
-
-namespace {
 PrimitiveKind unary_kind(UnaryOp op) {
   static const PrimitiveKind kinds[] = {
       PrimitiveKind::neg,         PrimitiveKind::abs,       PrimitiveKind::exp,
@@ -57,6 +32,19 @@ PrimitiveKind binary_kind(BinaryOp op) {
       PrimitiveKind::greater_equal, PrimitiveKind::logical_and, PrimitiveKind::logical_or};
   return kinds[int(op)];
 }
+const char* unary_name(UnaryOp op) { return kind_name(unary_kind(op)); }
+const char* binary_name(BinaryOp op) { return kind_name(binary_kind(op)); }
+bool float_only(UnaryOp op) {
+  return !(op == UnaryOp::neg || op == UnaryOp::abs || op == UnaryOp::square ||
+           op == UnaryOp::sign || op == UnaryOp::logical_not);
+}
+bool is_predicate(BinaryOp op) { return op >= BinaryOp::eq; }
+
+}  // namespace
+
+namespace prims {
+
+namespace {
 Tensor zeros_grad(const Tensor& like) { return zeros(like.shape(), like.dtype(), like.device()); }
 }  // namespace
 

@@ -136,8 +136,21 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
   r.adapter_dir = o.out / "adapter";
   r.merged_dir = o.out / "merged-model";
   r.data_dir = o.out / "data";
-  for (const auto& d : {r.tokenizer_dir, r.base_dir, r.adapter_dir, r.merged_dir, r.data_dir})
-    fs::remove_all(d);
+  // Never delete what this run did not create: the output folder must be new or empty (as merge
+  // requires), so there is nothing of the user's in it to replace.
+  {
+    std::error_code ec;
+    const auto st = fs::symlink_status(o.out, ec);
+    if (fs::exists(st)) {
+      if (!fs::is_directory(st))
+        fail<IoError>("quickstart", "--out '{}' exists and is not a folder", o.out.string());
+      if (!fs::is_empty(o.out, ec) || ec)
+        fail<IoError>("quickstart",
+                      "--out '{}' is not empty; quickstart writes into a new or empty folder "
+                      "(choose another --out or remove it first)",
+                      o.out.string());
+    }
+  }
   for (const auto& d : {r.tokenizer_dir, r.base_dir, r.data_dir}) fs::create_directories(d);
 
   // 1. Corpus and tokenizer.

@@ -21,10 +21,20 @@ const std::string* Model::id_to_token(int32_t id) const {
 
 void Model::build_reverse() {
   int32_t max_id = -1;
+  const std::string* max_token = nullptr;
   for (auto& [t, id] : vocab_) {
     if (id < 0) fail<ValueError>("Tokenizer", "negative id {} for token '{}'", id, t);
+    if (id > max_id) max_token = &t;
     max_id = std::max(max_id, id);
   }
+  // The reverse table is dense: an id far past the number of entries (a hostile 1e9) would ask
+  // for gigabytes, so it is refused here with the token that carries it.
+  const size_t dense_limit = 2 * vocab_.size() + (size_t(1) << 20);
+  if (max_id >= 0 && size_t(max_id) >= dense_limit)
+    fail<ValueError>("Tokenizer",
+                     "model.vocab: id {} of token '{}' is out of range for a vocabulary of {} "
+                     "entries; expected ids 0..{}",
+                     max_id, *max_token, vocab_.size(), dense_limit - 1);
   vocab_r_.assign(static_cast<size_t>(max_id + 1), std::string());
   has_id_.assign(static_cast<size_t>(max_id + 1), false);
   for (auto& [t, id] : vocab_) {

@@ -2,6 +2,7 @@
 
 #include "wick/ops.h"
 #include "wick/tokenizer/chat_template.h"
+#include "wick/train/output_guard.h"
 
 namespace wick::train {
 
@@ -88,6 +89,7 @@ ChatRenderer chat_renderer(const std::filesystem::path& model_dir) {
 
 TrainResult train_from_folder(const std::filesystem::path& model_dir, TrainConfig config,
                               const TrainCallbacks& callbacks) {
+  prepare_output_folder(config, model_dir);
   models::LoadOptions lo;
   lo.dtype = DType::f32;
   std::unique_ptr<models::CausalLM> model = models::load_causal_lm(model_dir, lo);
@@ -101,6 +103,27 @@ TrainResult train_from_folder(const std::filesystem::path& model_dir, TrainConfi
   ModelBridge bridge(*model);
   Trainer trainer(bridge, tok, config, config.add_eos ? ids.eos : std::nullopt, ids.pad,
                   chat_renderer(model_dir));
+  // Ids past the embedding table would index out of it; examples past the context run on
+  // positions the model never saw (allowed, but said once with a count).
+  const int64_t vocab = model->config().vocab_size;
+  const int64_t context = model->config().max_position_embeddings;
+  size_t too_long = 0, longest = 0;
+  for (const auto* set : {&trainer.train_samples(), &trainer.valid_samples()})
+    for (const Sample& smp : *set) {
+      for (int32_t id : smp.ids)
+        if (id < 0 || id >= vocab)
+          fail<ValueError>("train",
+                           "the tokenizer of '{}' produced id {}, outside the model's vocabulary "
+                           "of {} (config.json vocab_size)",
+                           model_dir.string(), id, vocab);
+      if (int64_t(smp.ids.size()) > context) ++too_long;
+      longest = std::max(longest, smp.ids.size());
+    }
+  if (too_long > 0 && callbacks.on_message)
+    callbacks.on_message(fmt::format(
+        "warning: {} example(s) are longer than the model's context of {} tokens (longest {}); "
+        "lower --max-seq-len to truncate them",
+        too_long, context, longest));
   return trainer.run(callbacks);
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "wick/io/atomic_file.h"
@@ -62,6 +63,19 @@ Trainer::Trainer(CausalLM& model, const Tokenizer& tok, TrainConfig config,
   if (cfg_.grad_accum < 1) fail<ValueError>("train", "grad accumulation must be >= 1");
   if (!(cfg_.lr >= 0)) fail<ValueError>("train", "learning rate must be >= 0, got {}", cfg_.lr);
   if (cfg_.iters < 0 || cfg_.epochs < 0) fail<ValueError>("train", "iters/epochs must be >= 0");
+  // NaN fails every one of these (written as !(in range)).
+  if (!std::isfinite(cfg_.lr))
+    fail<ValueError>("train", "learning rate must be finite, got {}", cfg_.lr);
+  if (!(cfg_.weight_decay >= 0) || !std::isfinite(cfg_.weight_decay))
+    fail<ValueError>("train", "weight decay must be a finite number >= 0, got {}",
+                     cfg_.weight_decay);
+  if (!(cfg_.max_grad_norm >= 0) || !std::isfinite(cfg_.max_grad_norm))
+    fail<ValueError>("train", "max grad norm must be a finite number >= 0 (0: off), got {}",
+                     cfg_.max_grad_norm);
+  if (cfg_.warmup < 0) fail<ValueError>("train", "warmup must be >= 0 steps, got {}", cfg_.warmup);
+  if (cfg_.save_every < 0 || cfg_.eval_every < 0)
+    fail<ValueError>("train", "save/eval intervals must be >= 0 steps, got {} and {}",
+                     cfg_.save_every, cfg_.eval_every);
   if (cfg_.out.empty()) fail<ValueError>("train", "no output folder given");
   if (cfg_.pack && cfg_.max_seq_len < 2)
     fail<ValueError>("train", "packing needs a max sequence length >= 2 (the row length), got {}",
@@ -91,6 +105,17 @@ Trainer::Trainer(CausalLM& model, const Tokenizer& tok, TrainConfig config,
                      "early-stop {} needs periodic evaluation: set eval-every (validation runs "
                      "only at the end otherwise)",
                      cfg_.early_stop);
+  if (train_.empty())
+    fail<ValueError>("train", "'{}' holds no training examples", files.train.string());
+  // A loss over zero targets is 0 and its gradient nothing: refuse instead of "training".
+  int64_t n_targets = 0;
+  for (const Sample& smp : train_)
+    for (size_t t = 1; t < smp.target.size(); ++t) n_targets += smp.target[t];
+  if (n_targets == 0)
+    fail<ValueError>("train",
+                     "'{}' has no target tokens to train on (every token is masked or each "
+                     "example is a single token); expected at least 1",
+                     files.train.string());
 
   nn::Module& root = model_.module();
   if (cfg_.full) {
@@ -403,6 +428,16 @@ void Trainer::load_checkpoint(const fs::path& dir) {
     epoch_ = st.at("epoch").get<int64_t>();
     pos_ = st.at("position").get<int64_t>();
     tokens_seen_ = st.at("tokens_seen").get<int64_t>();
+    // A tampered or foreign state must not steer indexing: every counter is range-checked.
+    auto range = [&](const char* key, int64_t v, int64_t lo, int64_t hi) {
+      if (v < lo || v > hi)
+        fail<ValueError>("resume", "'{}': \"{}\" = {} is out of range; expected {}..{}",
+                         sf.string(), key, v, lo, hi);
+    };
+    range("step", step_, 1, total_steps_);
+    range("epoch", epoch_, 0, std::max<int64_t>(step_ * cfg_.batch_size * cfg_.grad_accum, 1));
+    range("position", pos_, 0, int64_t(train_.size()));
+    range("tokens_seen", tokens_seen_, 0, std::numeric_limits<int64_t>::max());
     dropout_gen_.set_state(st.at("rng").at("seed").get<uint64_t>(),
                            st.at("rng").at("counter").get<uint64_t>());
     metric_lines_ = st.at("log_history").get<std::vector<std::string>>();
@@ -410,15 +445,19 @@ void Trainer::load_checkpoint(const fs::path& dir) {
     fail<IoError>("resume", "'{}' is malformed: {}", sf.string(), e.what());
   }
   order_ = epoch_order(int64_t(train_.size()), cfg_.seed, epoch_, cfg_.shuffle);
-  for (const auto& l : metric_lines_) {
-    json j = json::parse(l);
-    if (j.contains("eval_loss"))
-      evals_.push_back({j["step"].get<int64_t>(), j["eval_loss"].get<double>(),
-                        j["eval_tokens"].get<int64_t>()});
-    else
-      history_.push_back({.step = j["step"].get<int64_t>(),
-                          .loss = j["loss"].get<double>(),
-                          .lr = j["lr"].get<double>()});
+  try {
+    for (const auto& l : metric_lines_) {
+      json j = json::parse(l);
+      if (j.contains("eval_loss"))
+        evals_.push_back({j.at("step").get<int64_t>(), j.at("eval_loss").get<double>(),
+                          j.at("eval_tokens").get<int64_t>()});
+      else
+        history_.push_back({.step = j.at("step").get<int64_t>(),
+                            .loss = j.at("loss").get<double>(),
+                            .lr = j.at("lr").get<double>()});
+    }
+  } catch (const json::exception& e) {
+    fail<IoError>("resume", "'{}': malformed \"log_history\": {}", sf.string(), e.what());
   }
   if (cfg_.full) {
     auto st_file = io::SafeTensorsFile::open(dir / "model.safetensors");

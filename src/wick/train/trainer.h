@@ -71,6 +71,7 @@ struct TrainConfig {
   int64_t early_stop = 0;    // stop after this many evaluations without improvement (0: off)
   bool grad_checkpoint = false;
   std::filesystem::path out;
+  bool overwrite = false;  // train_from_folder: reuse a non-empty out (see output_guard.h)
   std::optional<std::filesystem::path> metrics;  // default out/metrics.jsonl
   std::optional<std::filesystem::path> resume;   // a checkpoint folder
   std::optional<std::filesystem::path> resume_adapter;
