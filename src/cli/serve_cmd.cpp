@@ -1,8 +1,8 @@
 // wick serve: the OpenAI-compatible server (see wick/serve/server.h). SIGTERM and SIGINT drain:
 // new requests get 503, running ones finish, then the process exits 0.
+#include <pthread.h>
 #include <csignal>
 #include <cstdio>
-#include <pthread.h>
 #include <thread>
 
 #include "cli/commands.h"
@@ -28,8 +28,7 @@ void register_serve(CLI::App& app) {
                   "NAME=DIR: a PEFT LoRA adapter served as model NAME (repeatable)");
   sub->add_option("--host", a->host, "Address to bind")->capture_default_str();
   sub->add_option("--port", a->port, "Port to listen on (0: any free port)")->capture_default_str();
-  sub->add_option("--api-key", a->api_key,
-                  "Require 'Authorization: Bearer KEY' on every request");
+  sub->add_option("--api-key", a->api_key, "Require 'Authorization: Bearer KEY' on every request");
   sub->add_option("--dtype", a->dtype, "Compute dtype: f32, bf16 or f16 (default: as stored)");
   sub->add_option("--max-batch", a->max_batch, "Sequences decoded together")->capture_default_str();
   sub->add_option("--block-size", a->block_size, "Positions per KV block")->capture_default_str();

@@ -23,8 +23,9 @@ BatchFixture load_batch_fixture(const std::string& name) {
 }
 
 std::vector<std::vector<int32_t>> batch_prompts(const Tokenizer& tok) {
-  return {tok.encode("hello", true), tok.encode("the quick brown fox jumps over the lazy dog", true),
-          tok.encode("a", true), tok.encode("one two three four five six seven eight", true),
+  return {tok.encode("hello", true),
+          tok.encode("the quick brown fox jumps over the lazy dog", true), tok.encode("a", true),
+          tok.encode("one two three four five six seven eight", true),
           tok.encode("hello world, hello world", true)};
 }
 
@@ -182,9 +183,12 @@ TEST(BatchedForward, PerRowAdaptersMatchAttachedAdapter) {
   rows[1].adapter = &factors;
   auto out = models::forward_batched(*base, rows);
   const Tensor want_base = ref(*base), want_lora = ref(*adapted);
-  EXPECT_ALLCLOSE(slice(out.logits, 0, 0, 1), reshape(want_base, {1, base->config().vocab_size}), 1e-5, 1e-4);
-  EXPECT_ALLCLOSE(slice(out.logits, 0, 1, 2), reshape(want_lora, {1, base->config().vocab_size}), 1e-5, 1e-4);
-  EXPECT_ALLCLOSE(slice(out.logits, 0, 2, 3), reshape(want_base, {1, base->config().vocab_size}), 1e-5, 1e-4);
+  EXPECT_ALLCLOSE(slice(out.logits, 0, 0, 1), reshape(want_base, {1, base->config().vocab_size}),
+                  1e-5, 1e-4);
+  EXPECT_ALLCLOSE(slice(out.logits, 0, 1, 2), reshape(want_lora, {1, base->config().vocab_size}),
+                  1e-5, 1e-4);
+  EXPECT_ALLCLOSE(slice(out.logits, 0, 2, 3), reshape(want_base, {1, base->config().vocab_size}),
+                  1e-5, 1e-4);
   // The adapter changes the logits (so the check above can fail).
   EXPECT_FALSE(allclose(want_lora, want_base, 1e-4, 1e-4));
 }

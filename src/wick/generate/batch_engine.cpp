@@ -105,8 +105,8 @@ int64_t BatchEngine::submit(SequenceRequest request) {
   for (int32_t t : request.prompt)
     if (t < 0 || t >= V)
       fail<ValueError>(kEngineOp, "prompt id {} outside the vocabulary of {}", t, V);
-  const int64_t need = blocks_for(int64_t(request.prompt.size()) + request.options.max_tokens,
-                                  opt_.block_size);
+  const int64_t need =
+      blocks_for(int64_t(request.prompt.size()) + request.options.max_tokens, opt_.block_size);
   if (need > opt_.num_blocks)
     fail<ValueError>(kEngineOp, "prompt + max_tokens need {} KV blocks; expected at most {}", need,
                      opt_.num_blocks);
@@ -398,8 +398,8 @@ std::vector<GenerateResult> generate_batch(models::CausalLM& model, const Tokeni
                                            const std::vector<GenerateOptions>& options,
                                            BatchEngineOptions engine) {
   if (prompts.size() != options.size())
-    fail<ValueError>(kEngineOp, "{} prompts but {} option sets; expected one each",
-                     prompts.size(), options.size());
+    fail<ValueError>(kEngineOp, "{} prompts but {} option sets; expected one each", prompts.size(),
+                     options.size());
   BatchEngine e(model, tokenizer, engine);
   std::vector<GenerateResult> out(prompts.size());
   std::vector<std::string> errors(prompts.size());

@@ -20,18 +20,18 @@
 namespace wick::generate {
 
 struct BatchEngineOptions {
-  int64_t block_size = 16;         // positions per KV block
-  int64_t num_blocks = 4096;       // pool capacity in blocks
-  int64_t max_batch = 32;          // sequences decoded together
-  int64_t prefill_chunk = 256;     // prompt tokens per step (all prefill rows together)
-  bool prefix_cache = true;        // reuse published blocks of equal prompt prefixes
+  int64_t block_size = 16;      // positions per KV block
+  int64_t num_blocks = 4096;    // pool capacity in blocks
+  int64_t max_batch = 32;       // sequences decoded together
+  int64_t prefill_chunk = 256;  // prompt tokens per step (all prefill rows together)
+  bool prefix_cache = true;     // reuse published blocks of equal prompt prefixes
 };
 
 /// One generated token as a sequence sees it.
 struct TokenEvent {
   int32_t token = 0;
-  std::string text;      // newly completed text (may be empty; never past a stop string)
-  float logprob = 0;     // log-probability under the model (raw logits), when requested
+  std::string text;   // newly completed text (may be empty; never past a stop string)
+  float logprob = 0;  // log-probability under the model (raw logits), when requested
   std::vector<std::pair<int32_t, float>> top;  // top_logprobs alternatives, best first
 };
 
@@ -39,7 +39,7 @@ struct SequenceRequest {
   std::vector<int32_t> prompt;
   GenerateOptions options;
   const models::LoraFactors* adapter = nullptr;  // must outlive the sequence
-  int64_t adapter_id = -1;  // distinguishes adapters in the prefix cache
+  int64_t adapter_id = -1;                       // distinguishes adapters in the prefix cache
   int64_t top_logprobs = -1;  // < 0: no logprobs; else logprob plus this many alternatives
   std::function<void(const TokenEvent&)> on_token;
   /// Called once with the result (finish reason, tokens, text), also after cancel() and on error

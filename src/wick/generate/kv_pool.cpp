@@ -22,8 +22,8 @@ uint64_t mix64(uint64_t h, uint64_t x) {
 KVBlockPool::KVBlockPool(int64_t block_size, int64_t capacity)
     : block_size_(block_size), capacity_(capacity) {
   if (block_size <= 0 || capacity <= 0)
-    fail<ValueError>(kPoolOp, "block size and capacity must be positive, got {} and {}",
-                     block_size, capacity);
+    fail<ValueError>(kPoolOp, "block size and capacity must be positive, got {} and {}", block_size,
+                     capacity);
   blocks_.resize(size_t(capacity));
   for (int64_t i = capacity - 1; i >= 0; --i) free_.push_back(int32_t(i));
 }

@@ -43,7 +43,8 @@ class KVBlockPool {
   uint64_t publish(int32_t id, uint64_t parent_hash, int64_t adapter,
                    std::span<const int32_t> tokens);
   /// The hash a published block with these contents gets.
-  static uint64_t chain_hash(uint64_t parent_hash, int64_t adapter, std::span<const int32_t> tokens);
+  static uint64_t chain_hash(uint64_t parent_hash, int64_t adapter,
+                             std::span<const int32_t> tokens);
 
   /// Keys and values of a block, per layer (empty before the first write).
   std::vector<Tensor>& keys(int32_t id) { return blocks_[size_t(id)].k; }

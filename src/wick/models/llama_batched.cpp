@@ -39,9 +39,9 @@ LlamaParts llama_parts_of(CausalLM& model) {
   bool ok = p.embed && p.norm && dynamic_cast<LlamaForCausalLM*>(&model);
   for (auto* l : p.layers) ok = ok && l;
   if (!ok)
-    fail<NotImplemented>(kBatchedOp, "batched decoding needs a Llama-family model; got '{}'",
-                         model.config().architectures.empty() ? std::string("?")
-                                                              : model.config().architectures[0]);
+    fail<NotImplemented>(
+        kBatchedOp, "batched decoding needs a Llama-family model; got '{}'",
+        model.config().architectures.empty() ? std::string("?") : model.config().architectures[0]);
   return p;
 }
 
@@ -57,8 +57,7 @@ struct AdapterRows {
 };
 
 // base(x) plus, for every adapter of the batch, scale * (x A^T) B^T on that adapter's rows.
-Tensor linear_rows(nn::Linear& l, const std::string& path, const Tensor& x,
-                   const AdapterRows& ar) {
+Tensor linear_rows(nn::Linear& l, const std::string& path, const Tensor& x, const AdapterRows& ar) {
   Tensor y = linear(x, l.weight, l.bias.valid() ? std::optional<Tensor>(l.bias) : std::nullopt);
   for (const auto& [factors, mask] : ar.groups) {
     auto it = factors->layers.find(path);
@@ -164,8 +163,8 @@ BatchedOutput forward_batched(CausalLM& model, std::span<const BatchedRow> rows)
       Tensor V = vs.size() == 1 ? vi : concat(vs, 2);
       const int64_t S = K.shape(2);
       if (S != r.start + T)
-        fail<ShapeError>(kBatchedOp, "row {} holds {} keys at layer {}; expected {}", i,
-                         S - T, li, r.start);
+        fail<ShapeError>(kBatchedOp, "row {} holds {} keys at layer {}; expected {}", i, S - T, li,
+                         r.start);
       if (window > 0 && S > window) {
         // As LlamaAttention: the query at key index s0 sees keys s0 - window < s <= s0.
         Tensor qrows = reshape(arange(double(S - T), double(S), 1, DType::i64), {T, 1});

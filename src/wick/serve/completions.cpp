@@ -72,7 +72,8 @@ struct Pending {
       const std::string s = server->tokenizer.decode({id});
       top.push_back({{"token", s}, {"logprob", lp}, {"bytes", token_bytes(s)}});
     }
-    return {{"token", tok}, {"logprob", t.logprob}, {"bytes", token_bytes(tok)}, {"top_logprobs", top}};
+    return {
+        {"token", tok}, {"logprob", t.logprob}, {"bytes", token_bytes(tok)}, {"top_logprobs", top}};
   }
   void add_completion_logprob(json& lp, const generate::TokenEvent& t, size_t offset) const {
     const std::string tok = server->tokenizer.decode({t.token});
@@ -147,8 +148,9 @@ void Server::Impl::handle_generation(const httplib::Request& hreq, httplib::Resp
   const int64_t seqs = int64_t(prompts.size()) * g.n;
   if (live_sequences + seqs > opt.max_queue) {
     res.set_header("Retry-After", "1");
-    throw ApiError(429, fmt::format("the server is busy ({} sequences queued or running; limit {})",
-                                    int64_t(live_sequences), opt.max_queue),
+    throw ApiError(429,
+                   fmt::format("the server is busy ({} sequences queued or running; limit {})",
+                               int64_t(live_sequences), opt.max_queue),
                    "", "rate_limit_exceeded", "queue_full");
   }
 
@@ -195,7 +197,10 @@ void Server::Impl::handle_generation(const httplib::Request& hreq, httplib::Resp
         sr.on_token = [weak, choice](const generate::TokenEvent& t) {
           if (auto ch = weak.lock()) {
             std::lock_guard<std::mutex> lock(ch->mu);
-            ch->events.push_back({choice, false, t, {}, {}});
+            RequestChannel::Event ev;
+            ev.choice = choice;
+            ev.token = t;
+            ch->events.push_back(std::move(ev));
             ch->cv.notify_all();
           }
         };
@@ -204,7 +209,12 @@ void Server::Impl::handle_generation(const httplib::Request& hreq, httplib::Resp
           --self->live_sequences;
           if (auto ch = weak.lock()) {
             std::lock_guard<std::mutex> lock(ch->mu);
-            ch->events.push_back({choice, true, {}, r, e});
+            RequestChannel::Event ev;
+            ev.choice = choice;
+            ev.done = true;
+            ev.result = r;
+            ev.error = e;
+            ch->events.push_back(std::move(ev));
             --ch->running;
             ch->cv.notify_all();
           }
@@ -324,15 +334,15 @@ void Server::Impl::handle_generation(const httplib::Request& hreq, httplib::Resp
           *started = true;
           if (p->chat)
             for (size_t c = 0; c < p->choices; ++c) {
-              json chunk = {{"id", p->id},
-                            {"object", "chat.completion.chunk"},
-                            {"created", p->created},
-                            {"model", p->req.model},
-                            {"choices",
-                             json::array({{{"index", c},
-                                           {"delta", {{"role", "assistant"}, {"content", ""}}},
-                                           {"logprobs", nullptr},
-                                           {"finish_reason", nullptr}}})}};
+              json chunk = {
+                  {"id", p->id},
+                  {"object", "chat.completion.chunk"},
+                  {"created", p->created},
+                  {"model", p->req.model},
+                  {"choices", json::array({{{"index", c},
+                                            {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                            {"logprobs", nullptr},
+                                            {"finish_reason", nullptr}}})}};
               if (p->req.include_usage) chunk["usage"] = nullptr;
               out += sse(chunk);
             }
@@ -347,8 +357,7 @@ void Server::Impl::handle_generation(const httplib::Request& hreq, httplib::Resp
           std::lock_guard<std::mutex> lock(p->channel->mu);
           all_done = p->channel->running == 0 && p->channel->events.empty();
         }
-        if (!error.empty())
-          out += sse(error_body(ApiError(500, error, "", "server_error")));
+        if (!error.empty()) out += sse(error_body(ApiError(500, error, "", "server_error")));
         if (all_done) {
           if (p->req.include_usage)
             out += sse({{"id", p->id},

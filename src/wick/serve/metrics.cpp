@@ -55,8 +55,9 @@ void Metrics::tokens(int64_t prompt, int64_t completion) {
 
 std::string Metrics::render(const generate::EngineStats& e, int64_t in_flight) const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string out = "# HELP wick_requests_total HTTP requests by endpoint and status.\n"
-                    "# TYPE wick_requests_total counter\n";
+  std::string out =
+      "# HELP wick_requests_total HTTP requests by endpoint and status.\n"
+      "# TYPE wick_requests_total counter\n";
   for (const auto& [key, n] : requests_)
     out += fmt::format("wick_requests_total{{endpoint=\"{}\",status=\"{}\"}} {}\n", key.first,
                        key.second, n);

@@ -1,8 +1,8 @@
 // OpenAI request validation (see openai_request.h).
 #include "wick/serve/openai_request.h"
 
-#include <cmath>
 #include <fmt/format.h>
+#include <cmath>
 
 namespace wick::serve {
 
@@ -33,8 +33,7 @@ std::optional<double> number_in(const json& body, const char* key, double lo, do
 std::optional<int64_t> integer_in(const json& body, const char* key, int64_t lo, int64_t hi) {
   const json* v = find_field(body, key);
   if (!v) return std::nullopt;
-  if (!v->is_number_integer())
-    bad_field(key, fmt::format("must be an integer, got {}", v->dump()));
+  if (!v->is_number_integer()) bad_field(key, fmt::format("must be an integer, got {}", v->dump()));
   const int64_t x = v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(INT64_MAX)
                         ? INT64_MAX
                         : v->get<int64_t>();
@@ -88,14 +87,15 @@ void parse_common(const json& body, GenerationRequest& r, const char* max_key) {
     if (st->is_string()) {
       r.stop.push_back(st->get<std::string>());
     } else if (st->is_array()) {
-      if (st->size() > 4) bad_field("stop", fmt::format("takes at most 4 strings, got {}", st->size()));
+      if (st->size() > 4)
+        bad_field("stop", fmt::format("takes at most 4 strings, got {}", st->size()));
       for (const auto& s : *st) {
         if (!s.is_string()) bad_field("stop", "must be a string or a list of strings");
         r.stop.push_back(s.get<std::string>());
       }
     } else {
-      bad_field("stop", fmt::format("must be a string or a list of strings, got {}",
-                                    st->type_name()));
+      bad_field("stop",
+                fmt::format("must be a string or a list of strings, got {}", st->type_name()));
     }
     for (const auto& s : r.stop)
       if (s.empty()) bad_field("stop", "must not contain an empty string");
@@ -115,8 +115,8 @@ std::string content_text(const json& content, size_t i) {
     }
     return text;
   }
-  bad_field(field, fmt::format("must be a string or a list of text parts, got {}",
-                               content.type_name()));
+  bad_field(field,
+            fmt::format("must be a string or a list of text parts, got {}", content.type_name()));
 }
 
 }  // namespace
@@ -140,7 +140,8 @@ json parse_body(const std::string& body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) throw ApiError(400, "the request body is not valid JSON");
   if (!j.is_object())
-    throw ApiError(400, fmt::format("the request body must be a JSON object, got {}", j.type_name()));
+    throw ApiError(400,
+                   fmt::format("the request body must be a JSON object, got {}", j.type_name()));
   return j;
 }
 
@@ -187,7 +188,8 @@ GenerationRequest parse_completion_request(const json& body) {
   if (p->is_string()) {
     r.prompts.push_back(p->get<std::string>());
   } else if (p->is_array() && !p->empty()) {
-    if (p->size() > 64) bad_field("prompt", fmt::format("takes at most 64 prompts, got {}", p->size()));
+    if (p->size() > 64)
+      bad_field("prompt", fmt::format("takes at most 64 prompts, got {}", p->size()));
     for (const auto& s : *p) {
       if (!s.is_string()) bad_field("prompt", "must be a string or a list of strings");
       r.prompts.push_back(s.get<std::string>());
@@ -213,7 +215,8 @@ EmbeddingRequest parse_embedding_request(const json& body) {
   if (in->is_string()) {
     r.input.push_back(in->get<std::string>());
   } else if (in->is_array() && !in->empty()) {
-    if (in->size() > 2048) bad_field("input", fmt::format("takes at most 2048 texts, got {}", in->size()));
+    if (in->size() > 2048)
+      bad_field("input", fmt::format("takes at most 2048 texts, got {}", in->size()));
     for (const auto& s : *in) {
       if (!s.is_string()) bad_field("input", "must be a string or a list of strings");
       r.input.push_back(s.get<std::string>());

@@ -29,8 +29,10 @@ void handle_embeddings(Server::Impl& s, const httplib::Request& req, httplib::Re
   const auto body = parse_body(req.body);
   const EmbeddingRequest r = parse_embedding_request(body);
   if (r.model != s.name)
-    throw ApiError(404, fmt::format("the model '{}' does not exist or has no embeddings; "
-                                    "expected '{}'", r.model, s.name),
+    throw ApiError(404,
+                   fmt::format("the model '{}' does not exist or has no embeddings; "
+                               "expected '{}'",
+                               r.model, s.name),
                    "model", "invalid_request_error", "model_not_found");
   std::lock_guard<std::mutex> lock(s.embed_mu);
   if (!s.embedder) s.embedder = embed::Embedder::load(s.opt.model_dir);
@@ -39,8 +41,9 @@ void handle_embeddings(Server::Impl& s, const httplib::Request& req, httplib::Re
   for (const auto& v : ids) {
     tokens += int64_t(v.size());
     if (int64_t(v.size()) > s.embedder->max_length())
-      throw ApiError(400, fmt::format("input of {} tokens exceeds the model's {} tokens",
-                                      v.size(), s.embedder->max_length()),
+      throw ApiError(400,
+                     fmt::format("input of {} tokens exceeds the model's {} tokens", v.size(),
+                                 s.embedder->max_length()),
                      "input", "invalid_request_error", "context_length_exceeded");
   }
   Tensor e = s.embedder->encode(r.input);
@@ -52,8 +55,8 @@ void handle_embeddings(Server::Impl& s, const httplib::Request& req, httplib::Re
     if (r.base64)
       item["embedding"] = base64_encode(v.data() + i * D, D * sizeof(float));
     else
-      item["embedding"] = std::vector<float>(v.begin() + ptrdiff_t(i * D),
-                                             v.begin() + ptrdiff_t((i + 1) * D));
+      item["embedding"] =
+          std::vector<float>(v.begin() + ptrdiff_t(i * D), v.begin() + ptrdiff_t((i + 1) * D));
     data.push_back(item);
   }
   s.metrics.tokens(tokens, 0);
@@ -157,16 +160,17 @@ void Server::run(const std::function<void(int)>& on_ready) {
     s.metrics.request(req.path, 401);
     return httplib::Server::HandlerResponse::Handled;
   });
-  s.http.set_error_handler([&s](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string msg = fmt::format("the request failed with HTTP status {}", res.status);
-    if (res.status == 400) msg = "malformed HTTP request";
-    if (res.status == 404) msg = fmt::format("no route for {} {}", req.method, req.path);
-    if (res.status == 413)
-      msg = fmt::format("the request body exceeds {} bytes", s.opt.max_body_bytes);
-    set_error(res, ApiError(res.status, msg));
-    return httplib::Server::HandlerResponse::Handled;
-  });
+  s.http.set_error_handler(httplib::Server::HandlerWithResponse(
+      [&s](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        std::string msg = fmt::format("the request failed with HTTP status {}", res.status);
+        if (res.status == 400) msg = "malformed HTTP request";
+        if (res.status == 404) msg = fmt::format("no route for {} {}", req.method, req.path);
+        if (res.status == 413)
+          msg = fmt::format("the request body exceeds {} bytes", s.opt.max_body_bytes);
+        set_error(res, ApiError(res.status, msg));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   s.http.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         try {
@@ -218,17 +222,18 @@ void Server::run(const std::function<void(int)>& on_ready) {
                                  {"parent", s.name}});
                r.set_content(dump_json({{"object", "list"}, {"data", data}}), "application/json");
              }));
-  s.http.Get("/health", api("/health", [&s](const httplib::Request&, httplib::Response& r) {
-               if (s.draining) r.status = 503;
-               r.set_content(dump_json({{"status", s.draining ? "draining" : "ok"}}),
-                             "application/json");
-             }));
+  s.http.Get(
+      "/health", api("/health", [&s](const httplib::Request&, httplib::Response& r) {
+        if (s.draining) r.status = 503;
+        r.set_content(dump_json({{"status", s.draining ? "draining" : "ok"}}), "application/json");
+      }));
   s.http.Get("/metrics", api("/metrics", [&s](const httplib::Request&, httplib::Response& r) {
                r.set_content(s.metrics.render(s.engine->stats(), s.in_flight),
                              "text/plain; version=0.0.4");
              }));
-  const int port = s.opt.port == 0 ? s.http.bind_to_any_port(s.opt.host)
-                                   : (s.http.bind_to_port(s.opt.host, s.opt.port) ? s.opt.port : -1);
+  const int port = s.opt.port == 0
+                       ? s.http.bind_to_any_port(s.opt.host)
+                       : (s.http.bind_to_port(s.opt.host, s.opt.port) ? s.opt.port : -1);
   if (port < 0) {
     s.stop_engine = true;
     s.wake();

@@ -23,12 +23,12 @@ struct ServeOptions {
   std::vector<std::pair<std::string, std::filesystem::path>> adapters;
   std::optional<DType> dtype;  // compute dtype (empty: as stored)
   std::string host = "127.0.0.1";
-  int port = 8080;                         // 0: any free port
-  std::string api_key;                     // empty: no authentication
-  size_t max_body_bytes = 1 << 20;         // larger bodies get 413
-  int64_t max_queue = 256;                 // sequences queued or running; more get 429
-  int64_t http_threads = 64;               // connections served at once
-  double drain_seconds = 60;               // shutdown waits this long for running requests
+  int port = 8080;                  // 0: any free port
+  std::string api_key;              // empty: no authentication
+  size_t max_body_bytes = 1 << 20;  // larger bodies get 413
+  int64_t max_queue = 256;          // sequences queued or running; more get 429
+  int64_t http_threads = 64;        // connections served at once
+  double drain_seconds = 60;        // shutdown waits this long for running requests
   generate::BatchEngineOptions engine;
 };
 
