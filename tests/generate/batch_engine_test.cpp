@@ -3,7 +3,7 @@
 // prefix cache, per-row LoRA adapters, stop conditions and cancellation.
 #include <gtest/gtest.h>
 
-#include "testing.h"
+#include "testing/testing.h"
 #include "wick/generate/batch_engine.h"
 #include "wick/lora/lora.h"
 #include "wick/models/llama_batched.h"
@@ -79,8 +79,11 @@ TEST(BatchEngine, SeededSamplingEqualsGenerate) {
 TEST(BatchEngine, StopStringsAndEosAsGenerate) {
   auto f = load_batch_fixture("qwen3");
   auto prompts = batch_prompts(f.tok);
-  auto free_run = generate::generate_batch(
-      *f.model, f.tok, {prompts[1]}, {generate::GenerateOptions{.max_tokens = 12}}, tight_engine());
+  generate::GenerateOptions greedy12;
+  greedy12.max_tokens = 12;
+  greedy12.sampling.temperature = 0;
+  auto free_run =
+      generate::generate_batch(*f.model, f.tok, {prompts[1]}, {greedy12}, tight_engine());
   const std::string text = free_run[0].text;
   ASSERT_GE(text.size(), 4u);
   generate::GenerateOptions stop;
@@ -156,7 +159,7 @@ TEST(BatchEngine, RequestLargerThanPoolIsRefused) {
   generate::SequenceRequest r;
   r.prompt = batch_prompts(f.tok)[1];
   r.options.max_tokens = 100;
-  expect_error([&] { e.submit(r); }, "batch_engine");
+  expect_error<ValueError>([&] { e.submit(r); }, "batch_engine");
 }
 
 TEST(BatchedForward, PerRowAdaptersMatchAttachedAdapter) {

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "testing.h"
+#include "testing/testing.h"
 
 namespace wick::testing {
 namespace {

@@ -226,6 +226,7 @@ bool BatchEngine::step() {
     std::erase_if(waiting_, [](const auto& s) { return s->done; });
     std::erase_if(running_, [](const auto& s) { return s->done; });
     admit();
+    refresh_stats();
   }
   if (running_.empty()) return !waiting_.empty();
 
@@ -327,6 +328,7 @@ bool BatchEngine::step() {
     std::lock_guard<std::mutex> lock(mu_);
     for (Seq* s : row_seq) finish(*s, FinishReason::length, e.what());
     std::erase_if(running_, [](const auto& s) { return s->done; });
+    refresh_stats();
     return true;
   }
 
@@ -382,11 +384,15 @@ bool BatchEngine::step() {
   ++stats_.steps;
   stats_.generated_tokens += generated;
   stats_.last_batch = int64_t(rows.size());
+  refresh_stats();
+  return true;
+}
+
+void BatchEngine::refresh_stats() {
   stats_.running = int64_t(running_.size());
   stats_.blocks_in_use = pool_.in_use();
   stats_.blocks_cached = pool_.cached();
   stats_.blocks_capacity = pool_.capacity();
-  return true;
 }
 
 void BatchEngine::run_until_idle() {

@@ -80,6 +80,7 @@ class BatchEngine {
   struct Seq;
   void admit();
   void finish(Seq& s, FinishReason why, const std::string& error = {});
+  void refresh_stats();  // the stats_ snapshot of pool and batch (caller holds mu_)
   models::CausalLM& model_;
   const Tokenizer& tok_;
   BatchEngineOptions opt_;

@@ -35,7 +35,10 @@ void handle_embeddings(Server::Impl& s, const httplib::Request& req, httplib::Re
                                r.model, s.name),
                    "model", "invalid_request_error", "model_not_found");
   std::lock_guard<std::mutex> lock(s.embed_mu);
-  if (!s.embedder) s.embedder = embed::Embedder::load(s.opt.model_dir);
+  if (!s.embedder) {
+    std::lock_guard<std::mutex> compute(s.compute_mu);
+    s.embedder = embed::Embedder::load(s.opt.model_dir);
+  }
   const auto ids = s.embedder->token_ids(r.input);
   int64_t tokens = 0;
   for (const auto& v : ids) {
@@ -46,9 +49,15 @@ void handle_embeddings(Server::Impl& s, const httplib::Request& req, httplib::Re
                                  s.embedder->max_length()),
                      "input", "invalid_request_error", "context_length_exceeded");
   }
-  Tensor e = s.embedder->encode(r.input);
-  const std::vector<float> v = astype(e, DType::f32).to_vector<float>();
-  const size_t D = size_t(e.shape(1));
+  std::vector<float> v;
+  int64_t dim = 0;
+  {
+    std::lock_guard<std::mutex> compute(s.compute_mu);
+    Tensor e = s.embedder->encode(r.input);
+    dim = e.shape(1);
+    v = astype(e, DType::f32).to_vector<float>();
+  }
+  const size_t D = size_t(dim);
   nlohmann::json data = nlohmann::json::array();
   for (size_t i = 0; i < r.input.size(); ++i) {
     nlohmann::json item = {{"object", "embedding"}, {"index", i}};
@@ -143,6 +152,7 @@ void Server::run(const std::function<void(int)>& on_ready) {
         s.wake_cv.wait(lock, [&s] { return s.stop_engine || !s.engine->idle(); });
       }
       if (s.stop_engine) break;
+      std::lock_guard<std::mutex> compute(s.compute_mu);
       s.engine->step();
     }
   });

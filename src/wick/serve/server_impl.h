@@ -47,6 +47,8 @@ struct Server::Impl {
   std::map<std::string, std::pair<int64_t, models::LoraFactors>> adapters;  // name -> (id, factors)
   std::unique_ptr<generate::BatchEngine> engine;
   std::mutex embed_mu;
+  // Held by the engine step and the embedding forward: tensor evaluations never overlap.
+  std::mutex compute_mu;
   std::optional<embed::Embedder> embedder;
   Metrics metrics;
   httplib::Server http;
