@@ -81,7 +81,7 @@ const cases = [
   ['body over the limit', C, chat({ messages: [{ role: 'user', content: 'x'.repeat(100000) }] }), 413],
   ['wrong API key', C, chat({}), 401, { Authorization: 'Bearer nope', 'Content-Type': 'application/json' }],
   ['missing API key', C, chat({}), 401, { 'Content-Type': 'application/json' }],
-  ['invalid UTF-8 in content (accepted)', C, Buffer.concat([Buffer.from(`{"model":"${name}","max_tokens":2,"messages":[{"role":"user","content":"`), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from('"}]}')]), 200],
+  ['invalid UTF-8 in a string (not JSON)', C, Buffer.concat([Buffer.from(`{"model":"${name}","max_tokens":2,"messages":[{"role":"user","content":"`), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from('"}]}')]), 400],
   ['unknown fields are ignored', C, chat({ frobnicate: { deep: [1, 2, 3] } }), 200],
 ];
 

@@ -205,7 +205,8 @@ void Server::run(const std::function<void(int)>& on_ready) {
       } catch (const std::exception& e) {
         set_error(res, ApiError(500, e.what(), "", "server_error"));
       }
-      s.metrics.request(endpoint, res.status);
+      // httplib leaves the status at -1 for a success until it writes the answer.
+      s.metrics.request(endpoint, res.status < 0 ? 200 : res.status);
     };
   };
   s.http.Post("/v1/chat/completions",
