@@ -1,5 +1,6 @@
 // wick serve driven by the official OpenAI Node.js client (tests/serve/*.mjs): API results equal
-// wick generate / wick embed, a battery of bad requests, and a short bounded load test. The
+// wick generate / wick embed, a battery of bad requests, queue limit / disconnect / drain, and a
+// short bounded load test (8 clients x 5 s; tests/serve/run_load_full.sh runs 32 x 60 s). The
 // scripts need `npm ci` in tests/serve (scripts/install-reference.sh runs it).
 #include <gtest/gtest.h>
 
@@ -37,6 +38,12 @@ TEST(Serve, BadRequestBattery) {
   if (!serve_scripts_ready())
     GTEST_SKIP() << "run scripts/install-reference.sh (npm ci in tests/serve)";
   EXPECT_EQ(run_serve_script("bad_requests.mjs"), 0);
+}
+
+TEST(Serve, QueueLimitDisconnectAndDrain) {
+  if (!serve_scripts_ready())
+    GTEST_SKIP() << "run scripts/install-reference.sh (npm ci in tests/serve)";
+  EXPECT_EQ(run_serve_script("limits.mjs"), 0);
 }
 
 TEST(Serve, ShortLoadTest) {
