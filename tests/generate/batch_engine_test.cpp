@@ -61,7 +61,48 @@ TEST_P(BatchGreedy, EqualsBatchOneGenerate) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, BatchGreedy,
-                         ::testing::Values("llama", "qwen2", "qwen3", "mistral"));
+                         ::testing::Values("llama", "qwen2", "qwen3", "mistral", "llama_bf16"));
+
+TEST(BatchEngine, ChunkedPrefillInterleavesWithDecode) {
+  auto f = load_batch_fixture("llama");
+  generate::BatchEngine e(*f.model, f.tok, tight_engine());  // 7 prompt tokens per step
+  std::vector<int64_t> a_tokens_at_step;
+  int64_t step = 0;
+  generate::SequenceRequest a;
+  a.prompt = f.tok.encode("a", true);
+  a.options.max_tokens = 40;
+  a.options.sampling.temperature = 0;
+  a.on_token = [&](const generate::TokenEvent& t) {
+    if (t.token >= 0) a_tokens_at_step.push_back(step);
+  };
+  e.submit(a);
+  for (; a_tokens_at_step.empty(); ++step) e.step();
+  // A long prompt joins while `a` decodes: it is read 7 tokens per step, and `a` gets a token at
+  // every one of those steps instead of waiting for the whole prompt.
+  std::string long_text;
+  for (int i = 0; i < 12; ++i) long_text += "one two three four ";
+  generate::SequenceRequest b;
+  b.prompt = f.tok.encode(long_text, true);
+  ASSERT_GT(b.prompt.size(), 28u);
+  b.options.max_tokens = 2;
+  b.options.sampling.temperature = 0;
+  int64_t b_first = -1;
+  b.on_token = [&](const generate::TokenEvent&) {
+    if (b_first < 0) b_first = step;
+  };
+  const int64_t joined = step;
+  e.submit(b);
+  while (b_first < 0) {
+    e.step();
+    ++step;
+  }
+  EXPECT_GE(b_first - joined, int64_t(b.prompt.size() / 7) - 1);  // the prompt took many steps
+  for (int64_t s = joined; s < b_first; ++s)
+    EXPECT_NE(std::find(a_tokens_at_step.begin(), a_tokens_at_step.end(), s),
+              a_tokens_at_step.end())
+        << "no token for the decoding sequence at step " << s;
+  e.run_until_idle();
+}
 
 TEST(BatchEngine, SeededSamplingEqualsGenerate) {
   auto f = load_batch_fixture("llama");
