@@ -3,6 +3,9 @@
 // prefix cache, per-row LoRA adapters, stop conditions and cancellation.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "testing/testing.h"
 #include "wick/generate/batch_engine.h"
 #include "wick/lora/lora.h"
@@ -102,6 +105,38 @@ TEST(BatchEngine, ChunkedPrefillInterleavesWithDecode) {
               a_tokens_at_step.end())
         << "no token for the decoding sequence at step " << s;
   e.run_until_idle();
+}
+
+TEST(BatchEngine, SlidingWindowEqualsGenerate) {
+  // The mistral fixture with a 5-key sliding window (shorter than the prompts), from a copy.
+  const auto src = fixtures_dir() / "models" / "mistral";
+  const auto dir = temp_dir("batch_sliding");
+  for (const auto& e : std::filesystem::directory_iterator(src))
+    if (e.is_regular_file())
+      std::filesystem::copy_file(e.path(), dir / e.path().filename(),
+                                 std::filesystem::copy_options::overwrite_existing);
+  nlohmann::json cfg = nlohmann::json::parse(std::ifstream(dir / "config.json"));
+  cfg["sliding_window"] = 5;
+  std::ofstream(dir / "config.json") << cfg.dump();
+  BatchFixture f{models::load_causal_lm(dir),
+                 Tokenizer::from_file((dir / "tokenizer.json").string())};
+  ASSERT_EQ(f.model->config().sliding_window.value_or(0), 5);
+  auto prompts = batch_prompts(f.tok);
+  std::vector<generate::GenerateOptions> opts(prompts.size());
+  for (auto& o : opts) {
+    o.max_tokens = 10;
+    o.sampling.temperature = 0;
+  }
+  auto batched = generate::generate_batch(*f.model, f.tok, prompts, opts, tight_engine());
+  auto full = load_batch_fixture("mistral");  // no window: the window must change something
+  bool differs = false;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(batched[i].tokens, generate::generate(*f.model, f.tok, prompts[i], opts[i]).tokens)
+        << "prompt " << i;
+    differs |=
+        batched[i].tokens != generate::generate(*full.model, f.tok, prompts[i], opts[i]).tokens;
+  }
+  EXPECT_TRUE(differs);
 }
 
 TEST(BatchEngine, SeededSamplingEqualsGenerate) {
