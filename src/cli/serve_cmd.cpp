@@ -20,6 +20,7 @@ void register_serve(CLI::App& app) {
     int port = 8080;
     int64_t max_batch = 32, block_size = 16, kv_blocks = 4096, prefill_chunk = 256;
     int64_t max_queue = 256, max_body = 1 << 20;
+    bool no_prefix_cache = false;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("--model", a->model, "Model folder (config.json, safetensors, tokenizer.json)")
@@ -40,6 +41,8 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--max-body", a->max_body, "Largest request body in bytes")
       ->capture_default_str();
+  sub->add_flag("--no-prefix-cache", a->no_prefix_cache,
+                "Recompute shared prompt prefixes instead of reusing their KV blocks");
   add_runner(sub, [a] {
     serve::ServeOptions o;
     o.model_dir = a->model;
@@ -59,6 +62,7 @@ void register_serve(CLI::App& app) {
     o.engine.block_size = a->block_size;
     o.engine.num_blocks = a->kv_blocks;
     o.engine.prefill_chunk = a->prefill_chunk;
+    o.engine.prefix_cache = !a->no_prefix_cache;
     // Signals are taken by one thread (sigwait) that starts the drain; every other thread blocks
     // them, so none is interrupted inside a handler.
     sigset_t set;

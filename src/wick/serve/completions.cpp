@@ -177,7 +177,7 @@ void Server::Impl::handle_generation(const httplib::Request& hreq, httplib::Resp
         generate::SequenceRequest sr;
         sr.prompt = prompts[pi];
         sr.options.max_tokens = max_tokens[pi];
-        sr.options.eos_ids = eos_ids;
+        if (!g.ignore_eos) sr.options.eos_ids = eos_ids;
         sr.options.stop = g.stop;
         auto& so = sr.options.sampling;
         so.temperature = g.temperature;

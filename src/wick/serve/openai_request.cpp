@@ -76,6 +76,7 @@ void parse_common(const json& body, GenerationRequest& r, const char* max_key) {
     r.repetition_penalty = *x;
   }
   r.seed = integer_in(body, "seed", INT64_MIN, INT64_MAX);
+  if (auto x = boolean(body, "ignore_eos")) r.ignore_eos = *x;
   if (auto x = integer_in(body, "n", 1, 16)) r.n = *x;
   if (auto x = boolean(body, "stream")) r.stream = *x;
   if (const json* so = find_field(body, "stream_options")) {

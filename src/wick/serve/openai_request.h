@@ -40,6 +40,7 @@ struct GenerationRequest {
   bool include_usage = false;
   bool logprobs = false;
   int64_t top_logprobs = 0;
+  bool ignore_eos = false;           // vLLM's extension: generate through eos ids (benchmarks)
   nlohmann::json messages;           // chat: the validated messages
   std::vector<std::string> prompts;  // completions: one or more prompts
 };
