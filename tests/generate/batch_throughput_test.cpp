@@ -27,14 +27,17 @@ TEST(BatchEngine, DISABLED_BatchThroughput) {
   };
   {
     // The projections alone: one [M, 1024] x [2816, 1024]^T linear, M = 1 and 8.
-    Tensor w = random_normal({2816, 1024});
-    eval({w});
-    for (int64_t m : {1, 8, 32}) {
-      Tensor x = random_normal({1, m, 1024});
-      eval({x});
-      auto t0 = std::chrono::steady_clock::now();
-      for (int i = 0; i < 50; ++i) linear(x, w).eval();
-      std::printf("linear M=%lld: %.2f ms\n", (long long)m, secs(t0) * 1000 / 50);
+    for (DType dt : {DType::f32, DType::bf16}) {
+      Tensor w = astype(random_normal({2816, 1024}), dt);
+      eval({w});
+      for (int64_t m : {1, 8, 32}) {
+        Tensor x = astype(random_normal({1, m, 1024}), dt);
+        eval({x});
+        auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < 20; ++i) linear(x, w).eval();
+        std::printf("linear %s M=%lld: %.2f ms\n", dtype_name(dt), (long long)m,
+                    secs(t0) * 1000 / 20);
+      }
     }
   }
   const auto prompt = tok.encode("the first stream", true);
