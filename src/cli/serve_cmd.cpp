@@ -21,6 +21,7 @@ void register_serve(CLI::App& app) {
     int64_t max_batch = 32, block_size = 16, kv_blocks = 4096, prefill_chunk = 256;
     int64_t max_queue = 256, max_body = 1 << 20;
     bool no_prefix_cache = false;
+    int64_t prefix_cache_blocks = 256;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("--model", a->model, "Model folder (config.json, safetensors, tokenizer.json)")
@@ -43,6 +44,9 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--no-prefix-cache", a->no_prefix_cache,
                 "Recompute shared prompt prefixes instead of reusing their KV blocks");
+  sub->add_option("--prefix-cache-blocks", a->prefix_cache_blocks,
+                  "Unused KV blocks kept for prefix reuse (least recently used beyond)")
+      ->capture_default_str();
   add_runner(sub, [a] {
     serve::ServeOptions o;
     o.model_dir = a->model;
@@ -63,6 +67,7 @@ void register_serve(CLI::App& app) {
     o.engine.num_blocks = a->kv_blocks;
     o.engine.prefill_chunk = a->prefill_chunk;
     o.engine.prefix_cache = !a->no_prefix_cache;
+    o.engine.prefix_cache_blocks = a->prefix_cache_blocks;
     // Signals are taken by one thread (sigwait) that starts the drain; every other thread blocks
     // them, so none is interrupted inside a handler.
     sigset_t set;

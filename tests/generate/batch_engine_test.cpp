@@ -274,3 +274,29 @@ TEST(BatchedForward, PerRowAdaptersMatchAttachedAdapter) {
 
 }  // namespace
 }  // namespace wick::testing
+
+namespace wick::testing {
+namespace {
+
+TEST(KVBlockPool, CacheIsBoundedAndLeastRecentlyReleasedGoesFirst) {
+  generate::KVBlockPool pool(2, 8, 2);
+  const std::vector<std::vector<int32_t>> toks = {{1, 2}, {3, 4}, {5, 6}};
+  for (const auto& t : toks) {
+    const int32_t b = pool.allocate();
+    pool.length(b) = 2;
+    pool.publish(b, 0, -1, t);
+    pool.release(b);
+  }
+  EXPECT_EQ(pool.in_use(), 0);
+  EXPECT_EQ(pool.cached(), 2);
+  EXPECT_FALSE(pool.lookup(0, -1, toks[0]).has_value());  // evicted: the oldest beyond 2
+  auto hit = pool.lookup(0, -1, toks[2]);
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(pool.in_use(), 1);
+  EXPECT_FALSE(pool.lookup(0, 7, toks[1]).has_value());  // another adapter: no reuse
+  pool.release(*hit);
+  EXPECT_EQ(pool.available(), 8);
+}
+
+}  // namespace
+}  // namespace wick::testing

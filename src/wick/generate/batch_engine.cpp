@@ -14,7 +14,10 @@ namespace {
 constexpr const char* kEngineOp = "batch_engine";
 using EngineClock = std::chrono::steady_clock;
 
+}  // namespace
+
 // Text of one sequence, held back while its tail could start a stop string (as generate()).
+// Not in the anonymous namespace: BatchEngine::Seq holds one (GCC's subobject-linkage rule).
 class SeqTextStop {
  public:
   explicit SeqTextStop(std::vector<std::string> stop) : stop_(std::move(stop)) {
@@ -58,6 +61,8 @@ class SeqTextStop {
   size_t emitted_ = 0;
 };
 
+namespace {
+
 int64_t blocks_for(int64_t positions, int64_t block_size) {
   return (positions + block_size - 1) / block_size;
 }
@@ -89,7 +94,10 @@ struct BatchEngine::Seq {
 
 BatchEngine::BatchEngine(models::CausalLM& model, const Tokenizer& tokenizer,
                          BatchEngineOptions options)
-    : model_(model), tok_(tokenizer), opt_(options), pool_(options.block_size, options.num_blocks) {
+    : model_(model),
+      tok_(tokenizer),
+      opt_(options),
+      pool_(options.block_size, options.num_blocks, options.prefix_cache_blocks) {
   if (opt_.max_batch <= 0 || opt_.prefill_chunk <= 0)
     fail<ValueError>(kEngineOp, "max_batch and prefill_chunk must be positive, got {} and {}",
                      opt_.max_batch, opt_.prefill_chunk);

@@ -20,11 +20,12 @@
 namespace wick::generate {
 
 struct BatchEngineOptions {
-  int64_t block_size = 16;      // positions per KV block
-  int64_t num_blocks = 4096;    // pool capacity in blocks
-  int64_t max_batch = 32;       // sequences decoded together
-  int64_t prefill_chunk = 256;  // prompt tokens per step (all prefill rows together)
-  bool prefix_cache = true;     // reuse published blocks of equal prompt prefixes
+  int64_t block_size = 16;            // positions per KV block
+  int64_t num_blocks = 4096;          // pool capacity in blocks
+  int64_t max_batch = 32;             // sequences decoded together
+  int64_t prefill_chunk = 256;        // prompt tokens per step (all prefill rows together)
+  bool prefix_cache = true;           // reuse published blocks of equal prompt prefixes
+  int64_t prefix_cache_blocks = 256;  // unreferenced blocks kept for reuse (LRU beyond)
 };
 
 /// One generated token as a sequence sees it.

@@ -19,11 +19,13 @@ uint64_t mix64(uint64_t h, uint64_t x) {
 }
 }  // namespace
 
-KVBlockPool::KVBlockPool(int64_t block_size, int64_t capacity)
-    : block_size_(block_size), capacity_(capacity) {
-  if (block_size <= 0 || capacity <= 0)
-    fail<ValueError>(kPoolOp, "block size and capacity must be positive, got {} and {}", block_size,
-                     capacity);
+KVBlockPool::KVBlockPool(int64_t block_size, int64_t capacity, int64_t max_cached)
+    : block_size_(block_size), capacity_(capacity), max_cached_(max_cached) {
+  if (block_size <= 0 || capacity <= 0 || max_cached < 0)
+    fail<ValueError>(kPoolOp,
+                     "block size and capacity must be positive and the cache size >= 0; got {}, "
+                     "{} and {}",
+                     block_size, capacity, max_cached);
   blocks_.resize(size_t(capacity));
   for (int64_t i = capacity - 1; i >= 0; --i) free_.push_back(int32_t(i));
 }
@@ -78,9 +80,18 @@ void KVBlockPool::release(int32_t id) {
   if (b.refs <= 0) fail<ValueError>(kPoolOp, "block {} released more often than referenced", id);
   if (--b.refs > 0) return;
   --in_use_;
-  if (b.published) {
+  if (b.published && max_cached_ > 0) {
     lru_.push_back(id);
     b.lru_pos = std::prev(lru_.end());
+    if (int64_t(lru_.size()) > max_cached_) {
+      const int32_t old = lru_.front();
+      lru_.pop_front();
+      forget(old);
+      free_.push_back(old);
+    }
+  } else if (b.published) {
+    forget(id);
+    free_.push_back(id);
   } else {
     b = Block{};
     free_.push_back(id);

@@ -18,7 +18,9 @@ namespace wick::generate {
 
 class KVBlockPool {
  public:
-  KVBlockPool(int64_t block_size, int64_t capacity);
+  /// At most `max_cached` unreferenced published blocks are kept (the least recently released
+  /// beyond that are freed), so the cache's memory stays bounded below the pool's.
+  KVBlockPool(int64_t block_size, int64_t capacity, int64_t max_cached = 256);
   int64_t block_size() const { return block_size_; }
   int64_t capacity() const { return capacity_; }
   /// Blocks referenced by a sequence.
@@ -64,7 +66,7 @@ class KVBlockPool {
     std::list<int32_t>::iterator lru_pos;
   };
   void forget(int32_t id);
-  int64_t block_size_, capacity_;
+  int64_t block_size_, capacity_, max_cached_;
   int64_t in_use_ = 0;
   std::vector<Block> blocks_;
   std::vector<int32_t> free_;
