@@ -10,6 +10,7 @@ pkgs=(
   nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev libutf8proc-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libomp-dev fortunes bible-kjv wordnet-base
+  libcpp-httplib-dev
 )
 # Node.js + npm run the reference tokenizers; the machine image ships them (nodesource), and
 # Debian's npm package conflicts with that nodejs, so Debian's are used only when none is there.

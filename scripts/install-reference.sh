@@ -16,4 +16,11 @@ if [ ! -f "$stamp" ] || [ build_derived.mjs -nt "$stamp" ] || [ variants.mjs -nt
   node build_derived.mjs
   touch "$stamp"
 fi
+# The OpenAI Node.js client that drives `wick serve` in tests/serve.
+serve="$ref/../serve"
+stamp="$serve/node_modules/.wick-lock-stamp"
+if [ ! -f "$stamp" ] || ! cmp -s "$serve/package-lock.json" "$stamp"; then
+  (cd "$serve" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$serve/package-lock.json" "$stamp"
+fi
 echo "install-reference: ready in $ref (node_modules/, build/)"

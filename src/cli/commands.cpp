@@ -77,6 +77,7 @@ void register_all(CLI::App& app) {
   register_eval(app);
   register_train(app);
   register_quickstart(app);
+  register_serve(app);
 }
 
 void run_selected(CLI::App& app) {

@@ -35,6 +35,7 @@ void register_eval(CLI::App& app);
 void print_model_info(const std::string& dir);
 void register_train(CLI::App& app);
 void register_quickstart(CLI::App& app);
+void register_serve(CLI::App& app);
 
 /// The lines of a text file, one entry per line ("\r\n" ends a line too; a final newline adds
 /// no empty entry). IoError naming `op` and the file when it cannot be read.
