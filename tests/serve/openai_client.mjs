@@ -31,7 +31,7 @@ try {
   check(ids.includes(name) && ids.includes('lora'), `models lists ${name} and lora: ${ids}`);
 
   // Text completion, greedy: equals wick generate.
-  const want = generate('hello world');
+  const want = generate('hello world', ['--no-chat']);
   const c = await client.completions.create({ model: name, prompt: 'hello world', max_tokens: 12,
     temperature: 0 });
   check(c.choices[0].text === want.text, `completion text ${JSON.stringify(c.choices[0].text)} == ${JSON.stringify(want.text)}`);
@@ -40,7 +40,7 @@ try {
   check(c.usage.total_tokens === c.usage.prompt_tokens + c.usage.completion_tokens, 'total_tokens');
 
   // The adapter picked by the request's model equals wick generate --adapter.
-  const wantLora = generate('hello world', ['--adapter', adapterDir]);
+  const wantLora = generate('hello world', ['--no-chat', '--adapter', adapterDir]);
   const cl = await client.completions.create({ model: 'lora', prompt: 'hello world',
     max_tokens: 12, temperature: 0 });
   check(cl.choices[0].text === wantLora.text, `adapter completion equals wick generate --adapter`);

@@ -58,7 +58,7 @@ TEST(WorkflowAdapterBase, TrainRecordsTheBaseAndAMismatchIsRefused) {
   const CliRun resume =
       wf_cli(fmt::format("train --model {} --data {} --out {} --iters 1 --resume-adapter {}", llama,
                          (testing::fixtures_dir() / "train/data.jsonl").string(),
-                         (other / "t").string(), other.string()));
+                         (other.parent_path() / "t_resume").string(), other.string()));
   EXPECT_NE(resume.rc, 0);
   EXPECT_NE(resume.out.find("was trained on a different model"), std::string::npos) << resume.out;
 

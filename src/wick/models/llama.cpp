@@ -142,12 +142,6 @@ CacheStep CacheStep::make(int64_t offset, int64_t T, Device device) {
           from_vector(pos, {T}).to(device).eval()};
 }
 
-namespace {
-// Query rows up to which a cache forward attends through the fused cached_attention kernel (one
-// graph per decode step); longer prompts take the matmul composition over the filled prefix.
-constexpr int64_t kCachedAttentionRows = 8;
-}  // namespace
-
 Tensor LlamaAttention::forward(const Tensor& x, const Tensor& inv_freq, int64_t offset,
                                Tensor* cache_k, Tensor* cache_v, int64_t window,
                                const ForwardInputs& inputs, const CacheStep* step) {

@@ -50,6 +50,12 @@ struct CacheStep {
   static CacheStep make(int64_t offset, int64_t T, Device device);
 };
 
+/// Query rows up to which a forward against a KV cache attends through the fused cached_attention
+/// kernel (one graph per decode step); longer prompts take the matmul composition over the filled
+/// prefix. Every cache path (generation, the batch engine) follows the same rule, so their
+/// results agree bit for bit.
+inline constexpr int64_t kCachedAttentionRows = 8;
+
 /// Multi-head attention with grouped kv heads and rotary positions (LlamaAttention /
 /// Qwen3Attention).
 class LlamaAttention : public nn::Module {

@@ -165,7 +165,11 @@ BatchedOutput forward_batched(CausalLM& model, std::span<const BatchedRow> rows)
       if (S != r.start + T)
         fail<ShapeError>(kBatchedOp, "row {} holds {} keys at layer {}; expected {}", i, S - T, li,
                          r.start);
-      if (window > 0 && S > window) {
+      if (T <= kCachedAttentionRows) {
+        // As LlamaAttention: the fused kernel over the row's keys (same arithmetic as generate).
+        outs.push_back(
+            cached_attention(qi, K, V, scalar(double(S), DType::i64, K.device()).eval(), window));
+      } else if (window > 0 && S > window) {
         // As LlamaAttention: the query at key index s0 sees keys s0 - window < s <= s0.
         Tensor qrows = reshape(arange(double(S - T), double(S), 1, DType::i64), {T, 1});
         Tensor cols = reshape(arange(S), {1, S});
