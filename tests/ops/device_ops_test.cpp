@@ -113,3 +113,72 @@ TEST(CachedAttention, EqualsTheMaskedCompositionForEveryLengthAndWindow) {
 
 }  // namespace
 }  // namespace wick
+
+namespace wick {
+namespace {
+
+// Gradients of linear_cross_entropy with respect to hidden and weight: one node with two outputs.
+std::pair<Tensor, Tensor> lce_grads(const Tensor& h, const Tensor& w, const Tensor& t) {
+  auto g = vjp({linear_cross_entropy(h, w, t, -100, Reduction::mean, 2)}, {scalar(1, h.dtype())},
+               {h, w});
+  return {g[0], g[1]};
+}
+
+TEST(MultiOutput, BothLinearCrossEntropyGradientsComeFromOneNode) {
+  Tensor h = testing::randn({7, 5}, 21), w = testing::randn({11, 5}, 22);
+  Tensor t = from_vector<int64_t>({3, -100, 10, 0, 5, 5, 1}, {7});
+  auto [gh, gw] = lce_grads(h, w, t);
+  ASSERT_EQ(gh.primitive()->kind(), PrimitiveKind::linear_cross_entropy_grad);
+  ASSERT_NE(gh.id()->group, nullptr);
+  EXPECT_EQ(gh.id()->group, gw.id()->group);
+  EXPECT_EQ(gh.output_index(), 0);
+  EXPECT_EQ(gw.output_index(), 1);
+  EXPECT_EQ(gh.siblings().size(), 2u);
+  // Equal, bit for bit, to the one-output nodes (the same chunked products).
+  Tensor gh1 = vjp({linear_cross_entropy(h, w, t, -100, Reduction::mean, 2)},
+                   {scalar(1, DType::f64)}, {h})[0];
+  Tensor gw1 = vjp({linear_cross_entropy(stop_gradient(h), w, t, -100, Reduction::mean, 2)},
+                   {scalar(1, DType::f64)}, {w})[0];
+  EXPECT_EQ(gh1.id()->group, nullptr);
+  eval({gh, gw, gh1, gw1});
+  EXPECT_TRUE(testing::allclose(gh, gh1.to_vector<double>(), 0, 0));
+  EXPECT_TRUE(testing::allclose(gw, gw1.to_vector<double>(), 0, 0));
+  // And to the plain composition.
+  auto ref = vjp({linear_cross_entropy_reference(h, w, t)}, {scalar(1, DType::f64)}, {h, w});
+  EXPECT_TRUE(testing::allclose(gw, ref[1].to_vector<double>(), 1e-12, 1e-10));
+}
+
+TEST(MultiOutput, AnUnusedSiblingMayBeDroppedAndEagerModeWorks) {
+  Tensor h = testing::randn({4, 3}, 23), w = testing::randn({6, 3}, 24);
+  Tensor t = from_vector<int64_t>({1, 2, 5, 0}, {4});
+  Tensor gh;
+  {
+    auto g = lce_grads(h, w, t);
+    gh = g.first;
+  }  // the weight gradient's node is gone before evaluation
+  const auto ref = lce_grads(h, w, t).first.to_vector<double>();
+  EXPECT_TRUE(testing::allclose(gh, ref, 0, 0));
+  EagerMode on(true);  // eager differentiation goes through value_and_grad (graph retained)
+  auto [loss, g] = value_and_grad(
+      [&](const std::vector<Tensor>& p) {
+        return linear_cross_entropy(p[0], p[1], t, -100, Reduction::mean, 2);
+      },
+      {h, w});
+  EXPECT_TRUE(g[0].is_evaluated() && g[1].is_evaluated());
+  EXPECT_TRUE(testing::allclose(g[0], ref, 0, 0));
+}
+
+TEST(MultiOutput, SecondOrderThroughBothOutputs) {
+  Tensor h = testing::randn({5, 4}, 25), w = testing::randn({7, 4}, 26);
+  Tensor t = from_vector<int64_t>({1, 6, -100, 0, 3}, {5});
+  Tensor rh = testing::randn({5, 4}, 27), rw = testing::randn({7, 4}, 28);
+  EXPECT_TRUE(testing::check_grad(
+      [&](const std::vector<Tensor>& in) {
+        auto [gh, gw] = lce_grads(in[0], in[1], t);
+        return sum(gh * rh) + sum(gw * rw);
+      },
+      {h, w}, 1e-6, 1e-6, 1e-5));
+}
+
+}  // namespace
+}  // namespace wick

@@ -47,6 +47,11 @@ std::vector<Tensor> vjp_impl(const std::vector<Tensor>& outputs,
   std::unordered_set<Node*> param_ids;
   for (const auto& p : params) param_ids.insert(p.id());
   std::vector<Tensor> order = topo_sort(outputs, true, stop);
+  // A multi-output node's vjp runs once, at the sibling earliest in the order: every consumer of
+  // every sibling comes after it, so all their cotangents are complete by then.
+  std::unordered_map<OutputGroup*, size_t> group_first;
+  for (size_t i = 0; i < order.size(); ++i)
+    if (const auto& g = order[i].id()->group) group_first.try_emplace(g.get(), i);
   // Forward pass: which nodes depend on a parameter.
   std::unordered_set<Node*> needs;
   for (const auto& t : order) {
@@ -79,11 +84,21 @@ std::vector<Tensor> vjp_impl(const std::vector<Tensor>& outputs,
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const Tensor& t = *it;
     if (!needs.count(t.id())) continue;
-    auto git = grads.find(t.id());
-    if (git == grads.end()) continue;
-    Tensor g = git->second;
-    // A parameter that is itself an op output keeps its gradient; otherwise free it now.
-    if (!param_ids.count(t.id())) grads.erase(git);
+    const auto& group = t.id()->group;
+    if (group && group_first.at(group.get()) != size_t(order.rend() - it - 1)) continue;
+    // The cotangents of the node (of each sibling for a multi-output node).
+    std::vector<Tensor> outs = group ? t.siblings() : std::vector<Tensor>{t};
+    std::vector<Tensor> cts(outs.size());
+    bool any_ct = false;
+    for (size_t k = 0; k < outs.size(); ++k) {
+      auto git = grads.find(outs[k].id());
+      if (git == grads.end()) continue;
+      cts[k] = git->second;
+      any_ct = true;
+      // A parameter that is itself an op output keeps its gradient; otherwise free it now.
+      if (!param_ids.count(outs[k].id())) grads.erase(git);
+    }
+    if (!any_ct) continue;
     const auto& ins = t.inputs();
     std::vector<bool> wanted(ins.size());
     bool any = false;
@@ -93,7 +108,8 @@ std::vector<Tensor> vjp_impl(const std::vector<Tensor>& outputs,
       any |= wanted[k];
     }
     if (!any) continue;
-    std::vector<Tensor> gi = t.primitive()->vjp(ins, t, g, wanted);
+    std::vector<Tensor> gi = group ? t.primitive()->vjp_multi(ins, outs, cts, wanted)
+                                   : t.primitive()->vjp(ins, t, cts[0], wanted);
     for (size_t k = 0; k < ins.size(); ++k)
       if (wanted[k] && k < gi.size() && gi[k].valid()) accumulate(ins[k], gi[k]);
   }

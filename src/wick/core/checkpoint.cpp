@@ -94,9 +94,18 @@ std::vector<Tensor> clone(const Template& t, const std::vector<Tensor>& subs) {
   std::unordered_map<Node*, Tensor> map;
   for (size_t i = 0; i < t.boundary.size(); ++i) map.emplace(t.boundary[i].id(), subs[i]);
   for (const auto& n : t.order) {
+    if (map.count(n.id())) continue;  // a sibling cloned with an earlier one
     std::vector<Tensor> ins;
     ins.reserve(n.inputs().size());
     for (const auto& in : n.inputs()) ins.push_back(map.at(in.id()));
+    if (const auto& g = n.id()->group) {
+      std::vector<Tensor> outs =
+          Tensor::make_multi(g->shapes, g->dtypes, n.device(), n.primitive(), ins);
+      for (size_t k = 0; k < outs.size(); ++k)
+        if (auto sib = g->nodes[k].lock()) map.emplace(sib.get(), outs[k]);
+      map.emplace(n.id(), outs[size_t(n.output_index())]);
+      continue;
+    }
     map.emplace(n.id(), Tensor::make(n.shape(), n.dtype(), n.device(), n.primitive(), ins));
   }
   std::vector<Tensor> outs;

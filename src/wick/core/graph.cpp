@@ -75,29 +75,46 @@ namespace detail {
 
 namespace {
 // A fused primitive without a kernel on this device: evaluate its reference composition.
-void run_fallback(Primitive& p, const Tensor& t) {
-  std::vector<Tensor> outs;
+void run_fallback(Primitive& p, const Tensor& t, const std::vector<Tensor>& outs) {
+  std::vector<Tensor> rs;
   {
     EagerMode lazy(false);
-    outs = p.fallback(t.inputs());
+    rs = p.fallback(t.inputs());
   }
-  if (outs.empty())
+  if (rs.empty())
     fail<NotImplemented>(p.name(), "no kernel on {} for dtype {}", device_name(t.device()),
                          dtype_name(t.dtype()));
-  Tensor r = outs[0];
-  if (r.shape() != t.shape() || r.dtype() != t.dtype())
-    fail<ValueError>(p.name(), "internal: fallback gives {} {}, expected {} {}",
-                     dtype_name(r.dtype()), shape_str(r.shape()), dtype_name(t.dtype()),
-                     shape_str(t.shape()));
-  r.eval();
-  if (!r.is_contiguous() || r.offset() != 0)
-    fail<ValueError>(p.name(), "internal: fallback output is not row-major");
-  t.share_buffer(r);
+  if (rs.size() != outs.size())
+    fail<ValueError>(p.name(), "internal: fallback gives {} outputs, expected {}", rs.size(),
+                     outs.size());
+  eval(rs);
+  for (size_t i = 0; i < rs.size(); ++i) {
+    const Tensor &r = rs[i], &o = outs[i];
+    if (r.shape() != o.shape() || r.dtype() != o.dtype())
+      fail<ValueError>(p.name(), "internal: fallback gives {} {}, expected {} {}",
+                       dtype_name(r.dtype()), shape_str(r.shape()), dtype_name(o.dtype()),
+                       shape_str(o.shape()));
+    if (!r.is_contiguous() || r.offset() != 0)
+      fail<ValueError>(p.name(), "internal: fallback output is not row-major");
+    o.share_buffer(r);
+  }
+}
+
+// Drops the graph of a node and of its siblings (they were evaluated together).
+void detach_all(const Tensor& t) {
+  if (const auto& g = t.id()->group)
+    for (const auto& w : g->nodes)
+      if (auto n = w.lock()) {
+        n->prim.reset();
+        n->inputs.clear();
+      }
+  t.detach_graph();
 }
 }  // namespace
 
 void run_primitive(const Tensor& t) {
   Primitive& p = *t.primitive();
+  const std::vector<Tensor> outs = t.id()->group ? t.siblings() : std::vector<Tensor>{t};
   for (const auto& in : t.inputs())
     if (in.is_pending())
       fail<ValueError>(p.name(), "internal: input not evaluated before its consumer");
@@ -106,7 +123,7 @@ void run_primitive(const Tensor& t) {
       t.share_buffer(t.inputs()[0]);
       return;
     case Effect::generic:
-      p.eval_generic(t.inputs(), {t});
+      p.eval_generic(t.inputs(), outs);
       break;
     case Effect::writes_input:
     case Effect::none: {
@@ -114,16 +131,17 @@ void run_primitive(const Tensor& t) {
       Backend* b = t.device().type == DeviceType::cpu ? cpu : &backend_for(t.device().type);
       Kernel k = b->kernel(p.kind());
       if (!k) {
-        run_fallback(p, t);
+        run_fallback(p, t, outs);
         break;
       }
       if (p.effect() == Effect::writes_input) t.share_buffer(t.inputs()[0]);
       KernelScope scope;
-      k(p, t.inputs(), {t});
+      k(p, t.inputs(), outs);
       break;
     }
   }
-  if (!t.is_evaluated()) fail<ValueError>(p.name(), "internal: kernel produced no output buffer");
+  for (const auto& o : outs)
+    if (!o.is_evaluated()) fail<ValueError>(p.name(), "internal: kernel produced no output buffer");
 }
 
 void eval_eager(const Tensor& t) {
@@ -134,7 +152,7 @@ void eval_eager(const Tensor& t) {
       return;
     }
   run_primitive(t);
-  if (!retaining_graph()) t.detach_graph();
+  if (!retaining_graph()) detach_all(t);
 }
 
 }  // namespace detail
@@ -146,8 +164,12 @@ void eval(const std::vector<Tensor>& tensors) {
   const bool retain = retaining_graph();
   for (size_t i = 0; i < order.size(); ++i) {
     Tensor t = std::move(order[i]);  // released at the end of this iteration
+    if (t.is_evaluated()) {          // a sibling of a node that ran earlier in this walk
+      if (!retain) t.detach_graph();
+      continue;
+    }
     detail::run_primitive(t);
-    if (!retain) t.detach_graph();
+    if (!retain) detail::detach_all(t);
   }
 }
 

@@ -96,6 +96,13 @@ std::vector<Tensor> Primitive::vjp(const std::vector<Tensor>&, const Tensor&, co
   fail<NotImplemented>(name(), "this op has no gradient");
 }
 
+std::vector<Tensor> Primitive::vjp_multi(const std::vector<Tensor>& inputs,
+                                         const std::vector<Tensor>& outputs,
+                                         const std::vector<Tensor>& cotangents,
+                                         const std::vector<bool>& wanted) {
+  return vjp(inputs, outputs[0], cotangents[0], wanted);
+}
+
 const std::vector<const char*>& all_primitive_names() {
   static const std::vector<const char*> names(std::begin(kKindNames), std::end(kKindNames));
   return names;

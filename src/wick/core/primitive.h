@@ -93,6 +93,12 @@ class Primitive {
   /// empty). `out` is this primitive's output, `cotangent` has its shape. The default throws.
   virtual std::vector<Tensor> vjp(const std::vector<Tensor>& inputs, const Tensor& out,
                                   const Tensor& cotangent, const std::vector<bool>& wanted);
+  /// The vjp of a multi-output primitive: `outputs` are its siblings and `cotangents` theirs (an
+  /// empty Tensor where an output has none). The default calls vjp with output 0.
+  virtual std::vector<Tensor> vjp_multi(const std::vector<Tensor>& inputs,
+                                        const std::vector<Tensor>& outputs,
+                                        const std::vector<Tensor>& cotangents,
+                                        const std::vector<bool>& wanted);
   /// True when the op's output is never differentiated through (comparisons, argmax, ...).
   virtual bool non_differentiable() const { return false; }
 

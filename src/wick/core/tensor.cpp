@@ -86,6 +86,56 @@ Tensor Tensor::make(Shape shape, DType dtype, Device device, std::shared_ptr<Pri
   return t;
 }
 
+std::vector<Tensor> Tensor::make_multi(std::vector<Shape> shapes, std::vector<DType> dtypes,
+                                       Device device, std::shared_ptr<Primitive> prim,
+                                       std::vector<Tensor> inputs) {
+  if (shapes.size() != dtypes.size() || shapes.empty())
+    fail<ValueError>(prim->name(), "internal: {} shapes for {} dtypes", shapes.size(),
+                     dtypes.size());
+  if (prim->effect() != Effect::none && prim->effect() != Effect::generic)
+    fail<ValueError>(prim->name(), "internal: a multi-output primitive must compute fresh outputs");
+  auto group = std::make_shared<OutputGroup>();
+  group->shapes = shapes;
+  group->dtypes = dtypes;
+  std::vector<Tensor> outs;
+  {
+    EagerMode lazy(false);  // all siblings exist before any runs
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      outs.push_back(make(shapes[i], dtypes[i], device, prim, inputs));
+      Node& n = *outs.back().node_;
+      n.group = group;
+      n.output_index = int(i);
+      group->nodes.push_back(outs.back().node_);
+    }
+  }
+  if (eager()) detail::eval_eager(outs[0]);
+  return outs;
+}
+
+std::vector<Tensor> Tensor::siblings() const {
+  const Node& n = node();
+  if (!n.group) return {*this};
+  std::vector<Tensor> r;
+  for (size_t i = 0; i < n.group->nodes.size(); ++i) {
+    Tensor t;
+    t.node_ = n.group->nodes[i].lock();
+    if (!t.node_) {  // dropped: a stand-in the kernel can write (and nobody reads)
+      t.node_ = std::make_shared<Node>();
+      t.node_->shape = n.group->shapes[i];
+      t.node_->dtype = n.group->dtypes[i];
+      t.node_->device = n.device;
+      t.node_->strides = contiguous_strides(t.node_->shape);
+      t.node_->prim = n.prim;
+      t.node_->inputs = n.inputs;
+      t.node_->group = n.group;
+      t.node_->output_index = int(i);
+      n.group->nodes[i] = t.node_;
+    }
+    r.push_back(std::move(t));
+  }
+  return r;
+}
+
 Tensor Tensor::from_buffer(std::shared_ptr<Buffer> buffer, Shape shape, DType dtype,
                            Strides strides, int64_t offset) {
   Tensor t;

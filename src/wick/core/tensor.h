@@ -20,6 +20,15 @@ using Strides = std::vector<int64_t>;  // in elements, not bytes
 
 class Primitive;
 class Tensor;
+struct Node;
+
+/// The outputs of one multi-output node (siblings: one primitive, evaluated together). Nodes are
+/// held weakly, so an output nobody uses can be dropped; its shape and dtype stay known.
+struct OutputGroup {
+  std::vector<std::weak_ptr<Node>> nodes;
+  std::vector<Shape> shapes;
+  std::vector<DType> dtypes;
+};
 
 /// Number of elements of a shape.
 int64_t numel_of(const Shape& s);
@@ -42,6 +51,9 @@ struct Node {
   // Creation number of a node built by Tensor::make (0 otherwise): checkpoint() tells the nodes
   // its function built from the ones it captured.
   uint64_t serial = 0;
+  // Set on the outputs of a multi-output primitive (null for single-output nodes).
+  std::shared_ptr<OutputGroup> group;
+  int output_index = 0;
   Node() = default;
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -56,6 +68,10 @@ class Tensor {
   /// A pending tensor: the result of `prim` applied to `inputs` (used by op builders).
   static Tensor make(Shape shape, DType dtype, Device device, std::shared_ptr<Primitive> prim,
                      std::vector<Tensor> inputs);
+  /// The outputs of a primitive with several (siblings: evaluated together by one kernel call).
+  static std::vector<Tensor> make_multi(std::vector<Shape> shapes, std::vector<DType> dtypes,
+                                        Device device, std::shared_ptr<Primitive> prim,
+                                        std::vector<Tensor> inputs);
   /// An evaluated tensor over an existing buffer.
   static Tensor from_buffer(std::shared_ptr<Buffer> buffer, Shape shape, DType dtype,
                             Strides strides = {}, int64_t offset = 0);
@@ -102,6 +118,11 @@ class Tensor {
   const std::shared_ptr<Primitive>& primitive() const { return node().prim; }
   const std::vector<Tensor>& inputs() const { return node().inputs; }
   Node* id() const { return node_.get(); }
+  /// Which output of its primitive this is (0 for single-output nodes).
+  int output_index() const { return node().output_index; }
+  /// Every output of this tensor's primitive, in order (itself for a single-output node). An
+  /// output that was dropped comes back as a fresh pending node of its shape and dtype.
+  std::vector<Tensor> siblings() const;
   bool same(const Tensor& o) const { return node_ == o.node_; }
 
   // Used by kernels to set the output of a primitive.

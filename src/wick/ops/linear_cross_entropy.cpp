@@ -36,15 +36,27 @@ std::pair<Tensor, Tensor> reference_rows(const Tensor& h, const Tensor& w, const
 
 }  // namespace
 
-std::vector<Tensor> prims::LinearCrossEntropyGrad::vjp(const prims::Inputs& in, const Tensor&,
-                                                       const Tensor& ct,
-                                                       const prims::Wanted& wanted) {
+// Second order: the first-order gradients rebuilt from the reference composition over
+// stop_gradient leaves, differentiated again against the cotangents of the outputs present.
+std::vector<Tensor> prims::LinearCrossEntropyGrad::vjp_multi(const prims::Inputs& in,
+                                                             const std::vector<Tensor>& outs,
+                                                             const std::vector<Tensor>& cts,
+                                                             const prims::Wanted& wanted) {
   std::vector<Tensor> leaves;
   for (size_t i : {0, 1, 3}) leaves.push_back(stop_gradient(in[i]));
   Tensor rows = reference_rows(leaves[0], leaves[1], in[2], ignore).first;
   Tensor f = sum(rows * leaves[2]);
-  Tensor grad = wick::vjp({f}, {ones_like(f)}, {leaves[wrt_hidden ? 0 : 1]})[0];
-  auto gs = wick::vjp({grad}, {ct}, leaves);
+  std::vector<Tensor> wrt_leaves;
+  if (wrt != Wrt::weight) wrt_leaves.push_back(leaves[0]);
+  if (wrt != Wrt::hidden) wrt_leaves.push_back(leaves[1]);
+  std::vector<Tensor> grads = wick::vjp({f}, {ones_like(f)}, wrt_leaves);
+  std::vector<Tensor> used, used_cts;
+  for (size_t k = 0; k < grads.size(); ++k)
+    if (cts[k].valid()) {
+      used.push_back(grads[k]);
+      used_cts.push_back(cts[k]);
+    }
+  auto gs = wick::vjp(used, used_cts, leaves);
   std::vector<Tensor> out(4);
   if (wanted[0]) out[0] = gs[0];
   if (wanted[1]) out[1] = gs[1];
@@ -52,17 +64,33 @@ std::vector<Tensor> prims::LinearCrossEntropyGrad::vjp(const prims::Inputs& in, 
   return out;
 }
 
+std::vector<Tensor> prims::LinearCrossEntropyGrad::vjp(const prims::Inputs& in, const Tensor& out,
+                                                       const Tensor& ct,
+                                                       const prims::Wanted& wanted) {
+  return vjp_multi(in, {out}, {ct}, wanted);
+}
+
 namespace {}  // namespace
 
 std::vector<Tensor> prims::LinearCrossEntropy::vjp(const prims::Inputs& in, const Tensor&,
                                                    const Tensor& g, const prims::Wanted& wanted) {
+  using Wrt = prims::LinearCrossEntropyGrad::Wrt;
   std::vector<Tensor> out(3);
   Tensor gc = contiguous(g);
+  const std::vector<Tensor> ins = {in[0], in[1], in[2], gc};
+  if (wanted[0] && wanted[1]) {  // both from one pass over the logits
+    auto prim = std::make_shared<prims::LinearCrossEntropyGrad>(ignore, chunk, Wrt::both);
+    auto gs = Tensor::make_multi({in[0].shape(), in[1].shape()}, {in[0].dtype(), in[1].dtype()},
+                                 in[0].device(), prim, ins);
+    out[0] = gs[0];
+    out[1] = gs[1];
+    return out;
+  }
   for (int k = 0; k < 2; ++k) {
     if (!wanted[k]) continue;
-    auto prim = std::make_shared<prims::LinearCrossEntropyGrad>(ignore, chunk, k == 0);
-    out[k] =
-        Tensor::make(in[k].shape(), in[k].dtype(), in[k].device(), prim, {in[0], in[1], in[2], gc});
+    auto prim = std::make_shared<prims::LinearCrossEntropyGrad>(ignore, chunk,
+                                                                k == 0 ? Wrt::hidden : Wrt::weight);
+    out[k] = Tensor::make(in[k].shape(), in[k].dtype(), in[k].device(), prim, ins);
   }
   return out;
 }

@@ -368,19 +368,25 @@ class LinearCrossEntropy final : public Primitive {
   const int64_t ignore, chunk;
 };
 
+/// The gradients of linear_cross_entropy with respect to hidden, weight, or both: with both it
+/// has two outputs (siblings), computed from one pass over the logits chunks. Inputs: hidden,
+/// weight, targets, the loss's cotangent.
 class LinearCrossEntropyGrad final : public Primitive {
  public:
-  LinearCrossEntropyGrad(int64_t ignore, int64_t chunk, bool wrt_hidden)
+  enum class Wrt : uint8_t { hidden, weight, both };
+  LinearCrossEntropyGrad(int64_t ignore, int64_t chunk, Wrt wrt)
       : Primitive(PrimitiveKind::linear_cross_entropy_grad),
         ignore(ignore),
         chunk(chunk),
-        wrt_hidden(wrt_hidden) {}
+        wrt(wrt) {}
   Params params() const override {
-    return {{"ignore_index", ignore}, {"chunk", chunk}, {"wrt_hidden", int64_t(wrt_hidden)}};
+    return {{"ignore_index", ignore}, {"chunk", chunk}, {"wrt", int64_t(wrt)}};
   }
   WICK_VJP_DECL;
+  std::vector<Tensor> vjp_multi(const Inputs& in, const std::vector<Tensor>& outs,
+                                const std::vector<Tensor>& cts, const Wanted& wanted) override;
   const int64_t ignore, chunk;
-  const bool wrt_hidden;
+  const Wrt wrt;
 };
 
 /// Attention of q [B, H, T, Dh] against row-major caches k, v [B, Hkv, S, Dh] over their first

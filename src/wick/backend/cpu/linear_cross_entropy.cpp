@@ -110,9 +110,10 @@ void linear_cross_entropy(const Tensor& h, const Tensor& w, const Tensor& target
 }
 
 void linear_cross_entropy_grad(const Tensor& h, const Tensor& w, const Tensor& targets,
-                               const Tensor& g, int64_t ignore, int64_t chunk_rows, bool wrt_hidden,
-                               const Tensor& out) {
-  out.alloc_contiguous();
+                               const Tensor& g, int64_t ignore, int64_t chunk_rows,
+                               const Tensor* grad_h, const Tensor* grad_w) {
+  if (grad_h) grad_h->alloc_contiguous();
+  if (grad_w) grad_w->alloc_contiguous();
   const int64_t N = h.shape(0), D = h.shape(1), V = w.shape(0);
   const int64_t* tg = ptr<int64_t>(targets);
   check_targets(tg, N, V, ignore);
@@ -120,10 +121,11 @@ void linear_cross_entropy_grad(const Tensor& h, const Tensor& w, const Tensor& t
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
       const T *hp = ptr<T>(h), *wp = ptr<T>(w), *gp = ptr<T>(g);
-      T* op = ptr<T>(out);
+      T* ghp = grad_h ? ptr<T>(*grad_h) : nullptr;
+      T* gwp = grad_w ? ptr<T>(*grad_w) : nullptr;
       const int64_t C = std::max<int64_t>(1, std::min(chunk_rows, N));
       Scratch<T> P(C * V);
-      if (!wrt_hidden) std::fill(op, op + V * D, T(0));
+      if (gwp) std::fill(gwp, gwp + V * D, T(0));
       for (int64_t r0 = 0; r0 < N; r0 += C) {
         const int64_t rows = std::min(C, N - r0);
         if (D > 0)
@@ -144,10 +146,9 @@ void linear_cross_entropy_grad(const Tensor& h, const Tensor& w, const Tensor& t
           }
         });
         if (D == 0) continue;
-        if (wrt_hidden)
-          gemm<T>(false, false, rows, D, V, P.data(), V, wp, D, T(0), op + r0 * D, D);
-        else
-          gemm<T>(true, false, V, D, rows, P.data(), V, hp + r0 * D, D, T(1), op, D);
+        // dlogits P [rows, V]: grad_h rows = P W, grad_w += P^T h rows.
+        if (ghp) gemm<T>(false, false, rows, D, V, P.data(), V, wp, D, T(0), ghp + r0 * D, D);
+        if (gwp) gemm<T>(true, false, V, D, rows, P.data(), V, hp + r0 * D, D, T(1), gwp, D);
       }
     } else {
       fail<DtypeError>("linear_cross_entropy_grad", "kernel needs f32 or f64");

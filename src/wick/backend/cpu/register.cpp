@@ -202,11 +202,14 @@ void register_losses(Backend& b) {
     const auto& c = as<prims::LinearCrossEntropy>(p);
     linear_cross_entropy(in[0], in[1], in[2], c.ignore, c.chunk, out[0]);
   });
-  b.register_kernel(K::linear_cross_entropy_grad, [](const Primitive& p, const Ins& in,
-                                                     const Ins& out) {
-    const auto& c = as<prims::LinearCrossEntropyGrad>(p);
-    linear_cross_entropy_grad(in[0], in[1], in[2], in[3], c.ignore, c.chunk, c.wrt_hidden, out[0]);
-  });
+  b.register_kernel(
+      K::linear_cross_entropy_grad, [](const Primitive& p, const Ins& in, const Ins& out) {
+        const auto& c = as<prims::LinearCrossEntropyGrad>(p);
+        using Wrt = prims::LinearCrossEntropyGrad::Wrt;
+        const Tensor* gh = c.wrt == Wrt::weight ? nullptr : &out[0];
+        const Tensor* gw = c.wrt == Wrt::hidden ? nullptr : &out[c.wrt == Wrt::weight ? 0 : 1];
+        linear_cross_entropy_grad(in[0], in[1], in[2], in[3], c.ignore, c.chunk, gh, gw);
+      });
 }
 
 }  // namespace
