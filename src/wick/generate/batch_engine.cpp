@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "wick/generate/stop_text.h"
 #include "wick/ops.h"
 
 namespace wick::generate {
@@ -15,51 +16,6 @@ constexpr const char* kEngineOp = "batch_engine";
 using EngineClock = std::chrono::steady_clock;
 
 }  // namespace
-
-// Text of one sequence, held back while its tail could start a stop string (as generate()).
-// Not in the anonymous namespace: BatchEngine::Seq holds one (GCC's subobject-linkage rule).
-class SeqTextStop {
- public:
-  explicit SeqTextStop(std::vector<std::string> stop) : stop_(std::move(stop)) {
-    for (const auto& s : stop_)
-      if (s.empty()) fail<ValueError>(kEngineOp, "empty stop string");
-    for (const auto& s : stop_) longest_ = std::max(longest_, s.size());
-  }
-  // Adds text; returns true when a stop string appeared (the text is cut before it). The newly
-  // releasable text is appended to `out`.
-  bool add(std::string_view piece, std::string& out) {
-    text_ += piece;
-    const size_t from = emitted_ > longest_ ? emitted_ - longest_ : 0;
-    size_t cut = std::string::npos;
-    for (const auto& s : stop_) cut = std::min(cut, text_.find(s, from));
-    if (cut != std::string::npos) {
-      text_.resize(cut);
-      emit(cut, out);
-      return true;
-    }
-    size_t hold = 0;
-    for (const auto& s : stop_)
-      for (size_t n = std::min(s.size() - 1, text_.size()); n > hold; --n)
-        if (text_.compare(text_.size() - n, n, s, 0, n) == 0) {
-          hold = n;
-          break;
-        }
-    emit(text_.size() - hold, out);
-    return false;
-  }
-  void flush(std::string& out) { emit(text_.size(), out); }
-  const std::string& text() const { return text_; }
-
- private:
-  void emit(size_t upto, std::string& out) {
-    if (upto > emitted_) out.append(text_, emitted_, upto - emitted_);
-    emitted_ = std::max(emitted_, upto);
-  }
-  std::vector<std::string> stop_;
-  size_t longest_ = 0;
-  std::string text_;
-  size_t emitted_ = 0;
-};
 
 namespace {
 
@@ -74,12 +30,12 @@ struct BatchEngine::Seq {
       : id(id_),
         req(std::move(r)),
         sampler(req.options.sampling),
-        text(req.options.stop),
+        text(req.options.stop, kEngineOp),
         decoder(tok) {}
   int64_t id;
   SequenceRequest req;
   Sampler sampler;
-  SeqTextStop text;
+  StopText text;
   StreamDecoder decoder;
   GenerateResult result;
   std::vector<int32_t> tokens;  // prompt, then generated ids (the cache holds the first `held`)

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "wick/generate/stop_text.h"
 #include "wick/ops.h"
 
 namespace wick::generate {
@@ -27,51 +28,6 @@ std::vector<float> last_logits(const Tensor& logits) {
   Tensor row = reshape(slice(logits, 1, logits.shape(1) - 1, logits.shape(1)), {V});
   return row.to_vector<float>();
 }
-
-// Streams text while holding back any tail that could start a stop string.
-class StopStream {
- public:
-  StopStream(const std::vector<std::string>& stop, const TextCallback& cb) : stop_(stop), cb_(cb) {
-    for (const auto& s : stop_)
-      if (s.empty()) fail<ValueError>("generate", "empty stop string");
-  }
-  // Adds text; returns true when a stop string has appeared (the text is cut before it).
-  bool add(std::string_view piece) {
-    text_ += piece;
-    size_t longest = 0;
-    for (const auto& s : stop_) longest = std::max(longest, s.size());
-    const size_t from = emitted_ > longest ? emitted_ - longest : 0;
-    size_t cut = std::string::npos;
-    for (const auto& s : stop_) cut = std::min(cut, text_.find(s, from));
-    if (cut != std::string::npos) {
-      text_.resize(cut);
-      emit(cut);
-      return true;
-    }
-    // Hold back the longest suffix that is a proper prefix of a stop string.
-    size_t hold = 0;
-    for (const auto& s : stop_)
-      for (size_t n = std::min(s.size() - 1, text_.size()); n > hold; --n)
-        if (text_.compare(text_.size() - n, n, s, 0, n) == 0) {
-          hold = n;
-          break;
-        }
-    emit(text_.size() - hold);
-    return false;
-  }
-  void flush() { emit(text_.size()); }
-  const std::string& text() const { return text_; }
-
- private:
-  void emit(size_t upto) {
-    if (upto > emitted_ && cb_) cb_(std::string_view(text_).substr(emitted_, upto - emitted_));
-    emitted_ = std::max(emitted_, upto);
-  }
-  const std::vector<std::string>& stop_;
-  const TextCallback& cb_;
-  std::string text_;
-  size_t emitted_ = 0;
-};
 
 }  // namespace
 
@@ -115,7 +71,14 @@ GenerateResult generate(models::CausalLM& model, const Tokenizer& tokenizer,
   r.prompt_tokens.assign(prompt.begin(), prompt.end());
   if (options.max_tokens == 0) return r;
   Sampler sampler(options.sampling);
-  StopStream stream(options.stop, on_text);
+  StopText stops(options.stop, "generate");
+  // Passes on the text that can no longer start a stop string; true when one appeared.
+  auto add = [&](std::string_view piece) {
+    std::string out;
+    const bool hit = stops.add(piece, out);
+    if (!out.empty() && on_text) on_text(out);
+    return hit;
+  };
   StreamDecoder decoder(tokenizer);
   models::KVCache cache =
       model.make_cache(1, int64_t(prompt.size()) + std::max<int64_t>(options.max_tokens, 1));
@@ -133,7 +96,7 @@ GenerateResult generate(models::CausalLM& model, const Tokenizer& tokenizer,
       r.finish_reason = FinishReason::eos;
       break;
     }
-    if (stream.add(decoder.step(next))) {
+    if (add(decoder.step(next))) {
       r.finish_reason = FinishReason::stop;
       break;
     }
@@ -145,11 +108,13 @@ GenerateResult generate(models::CausalLM& model, const Tokenizer& tokenizer,
     logits = last_logits(model.forward(ids_tensor(step_ids), &cache, models::LogitsFor::last));
     ++r.decode_steps;
   }
-  if (r.finish_reason != FinishReason::stop && stream.add(decoder.finish()))
+  if (r.finish_reason != FinishReason::stop && add(decoder.finish()))
     r.finish_reason = FinishReason::stop;
-  stream.flush();
+  std::string tail;
+  stops.flush(tail);
+  if (!tail.empty() && on_text) on_text(tail);
   r.decode_seconds = seconds_since(t1);
-  r.text = stream.text();
+  r.text = stops.text();
   return r;
 }
 
