@@ -3,6 +3,9 @@
 #include "wick/backend/checked/checked.h"
 #include "wick/backend/cpu/cpu_backend.h"
 #include "wick/core/backend.h"
+#ifdef WICK_HAS_CUDA
+#include "wick/backend/cuda/cuda_backend.h"
+#endif
 
 namespace wick::detail {
 
@@ -11,6 +14,9 @@ void register_builtin_backends() {
   auto checked = checked::make_backend(*cpu);
   register_backend(DeviceType::cpu, std::move(cpu));
   register_backend(DeviceType::checked, std::move(checked));
+#ifdef WICK_HAS_CUDA
+  register_backend(DeviceType::cuda, cuda::make_backend());
+#endif
 }
 
 }  // namespace wick::detail

@@ -49,6 +49,7 @@ struct CachingAllocator::State {
   std::function<void*(size_t)> raw_alloc;
   std::function<void(void*)> raw_free;
   std::function<void(void*, size_t)> on_free;
+  std::function<std::string()> oom_detail;
   std::mutex mu;
   std::multimap<size_t, void*> bins;  // rounded size -> free block
   AllocatorStats st;
@@ -68,8 +69,10 @@ size_t round_block(size_t n) {
 
 CachingAllocator::CachingAllocator(Device device, std::function<void*(size_t)> raw_alloc,
                                    std::function<void(void*)> raw_free,
-                                   std::function<void(void*, size_t)> on_free)
+                                   std::function<void(void*, size_t)> on_free,
+                                   std::function<std::string()> oom_detail)
     : s_(std::make_shared<State>()) {
+  s_->oom_detail = std::move(oom_detail);
   s_->device = device;
   s_->raw_alloc = std::move(raw_alloc);
   s_->raw_free = std::move(raw_free);
@@ -103,8 +106,9 @@ std::shared_ptr<Buffer> CachingAllocator::allocate(size_t nbytes) {
     if (!p) {
       AllocatorStats st = stats();
       fail<BackendError>("allocator",
-                         "out of memory on {}: asked {} bytes, {} in use, peak {}, {} cached",
-                         device_name(s_->device), nbytes, st.in_use, st.peak, st.cached);
+                         "out of memory on {}: asked {} bytes, {} in use, peak {}, {} cached{}",
+                         device_name(s_->device), nbytes, st.in_use, st.peak, st.cached,
+                         s_->oom_detail ? ", " + s_->oom_detail() : std::string());
     }
   }
   {

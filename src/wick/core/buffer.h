@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "wick/core/device.h"
 
@@ -56,12 +57,14 @@ class Allocator {
 
 /// A caching allocator over a device's raw malloc/free: freed blocks go to size-rounded bins and
 /// are reused by later allocations (the stream-ordered pattern of CUDA's caching allocators);
-/// `on_free` runs on a block as it enters the cache (the checked device poisons it there).
+/// `on_free` runs on a block as it enters the cache (the checked device poisons it there);
+/// `oom_detail` adds the device's own view (free bytes, say) to an out-of-memory error.
 class CachingAllocator : public Allocator {
  public:
   CachingAllocator(Device device, std::function<void*(size_t)> raw_alloc,
                    std::function<void(void*)> raw_free,
-                   std::function<void(void*, size_t)> on_free = {});
+                   std::function<void(void*, size_t)> on_free = {},
+                   std::function<std::string()> oom_detail = {});
   ~CachingAllocator() override;
   std::shared_ptr<Buffer> allocate(size_t nbytes) override;
   AllocatorStats stats() const override;
