@@ -27,6 +27,12 @@ std::optional<Strided> describe(const Tensor& t);
 std::optional<std::vector<Strided>> describe_together(const std::vector<const Tensor*>& ts,
                                                       const Shape& shape);
 
+/// The same over raw stride vectors (one per operand, each of shape's rank).
+std::optional<std::vector<Strided>> describe_strides(const std::vector<const Strides*>& strides,
+                                                     const Shape& shape);
+/// A row-major descriptor of n contiguous elements.
+Strided flat(int64_t n);
+
 /// A typed device pointer of an evaluated tensor at its offset.
 inline const void* dptr(const Tensor& t) { return t.raw_data(); }
 inline void* dptr_mut(const Tensor& t) { return t.raw_data(); }

@@ -11,6 +11,7 @@
 #include "wick/backend/cuda/cuda_backend.h"
 #include "wick/backend/cuda/register.h"
 #include "wick/core/primitive.h"
+#include "wick/ops/views.h"
 
 namespace wick::cuda {
 
@@ -151,7 +152,7 @@ DeviceState& state(int index) {
     check_blas(cublasSetWorkspace(d.blas, d.workspace, d.workspace_bytes), "cuBLAS workspace");
     // Exact f32 products unless asked otherwise (tf32 only where asked).
     check_blas(cublasSetMathMode(d.blas, CUBLAS_DEFAULT_MATH), "cuBLAS math mode");
-    check(cudaMalloc(&d.error, sizeof(int)), "error flag");
+    check(cudaMalloc(reinterpret_cast<void**>(&d.error), sizeof(int)), "error flag");
     check(cudaMemset(d.error, 0, sizeof(int)), "error flag");
   });
   cudaSetDevice(index);
