@@ -320,7 +320,8 @@ void layer_cached_attention(const Primitive& p, const Ins& in, const Ins& out) {
   const Tensor& len = in[3];
   if (q.ndim() != 4 || in[1].ndim() != 4 || in[2].ndim() != 4 || !layer_float(q.dtype()) ||
       in[1].dtype() != q.dtype() || in[2].dtype() != q.dtype() || out[0].dtype() != q.dtype() ||
-      len.dtype() != DType::i64 || len.numel() != 1 || !cached_attention_supported(q.shape(3)))
+      len.dtype() != DType::i64 || len.numel() != 1 || len.device() != q.device() ||
+      !cached_attention_supported(q.shape(3)))
     return host_fallback(p, in, out);
   const int64_t B = q.shape(0), H = q.shape(1), T = q.shape(2), Dh = q.shape(3);
   const int64_t Hkv = in[1].shape(1), S = in[1].shape(2);
