@@ -30,8 +30,11 @@ bool reduce_supported(DType dt);
 /// is at strided_offset(red, j) from there. Float sums accumulate in f64 (as the CPU), integer
 /// sums modulo 2^64; max/min propagate NaN. An empty reduction gives 0, -inf or +inf (the
 /// integer extremes for integers).
+/// Device scratch bytes launch_reduce needs for this layout (0: none; pass null).
+size_t reduce_scratch_bytes(const Strided& kept, int64_t rows, int64_t n);
 void launch_reduce(LayerReduce kind, DType dt, const void* x, const Strided& kept,
-                   const Strided& red, int64_t rows, int64_t n, void* out, cudaStream_t s);
+                   const Strided& red, int64_t rows, int64_t n, void* out, void* scratch,
+                   cudaStream_t s);
 /// out[r] (i64) = index of the first maximum of x's row r (n elements, `stride` apart, row start
 /// at strided_offset(kept, r)); the first NaN wins, as on the CPU.
 void launch_argmax(DType dt, const void* x, const Strided& kept, int64_t n, int64_t stride,

@@ -78,8 +78,11 @@ void layer_reduce(const Primitive& p, const Ins& in, const Ins& out) {
   const LayerReduce kind = p.kind() == K::sum   ? LayerReduce::sum
                            : p.kind() == K::max ? LayerReduce::max
                                                 : LayerReduce::min;
+  const size_t scratch_bytes = reduce_scratch_bytes(sp->kept, sp->rows, sp->n);
+  std::shared_ptr<Buffer> scratch;  // stream-ordered: released after the launches are enqueued
+  if (scratch_bytes) scratch = allocator_for(x.device()).allocate(scratch_bytes);
   launch_reduce(kind, x.dtype(), dptr(x), sp->kept, sp->sel, sp->rows, sp->n, dptr_mut(out[0]),
-                stream_of(x));
+                scratch ? scratch->data() : nullptr, stream_of(x));
   check_launch(p.name());
 }
 
