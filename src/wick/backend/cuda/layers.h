@@ -102,14 +102,17 @@ void launch_lce_grad_rows(float* logits, int64_t rows, int64_t V, DType t_dt, co
 /// True when launch_cached_attention takes head dim Dh (its q row and accumulator fit in shared
 /// memory).
 bool cached_attention_supported(int64_t Dh);
+/// Device scratch bytes launch_cached_attention needs for rows = B * H * T query rows over a
+/// cache of S positions (0: none; pass null): decode steps split each row's keys over blocks.
+size_t cached_attention_scratch_bytes(int64_t rows, int64_t S, int64_t Dh);
 /// out [B, H, T, Dh] row-major = softmax(q k^T * scale) v per (b, h, t) over keys s with
 /// first <= s <= last, last = length - T + t, first = max(0, last - window + 1) when window > 0
 /// else 0; q strided (qst[4]), k and v row-major [B, Hkv, S, Dh] (head h reads kv head
 /// h / (H / Hkv)); `length` is a device i64 scalar (outside [T, S]: *error = kErrAttentionLength
-/// and the row is zero).
+/// and the output is zero).
 void launch_cached_attention(DType dt, const void* q, const int64_t* qst, const void* k,
                              const void* v, const int64_t* length, int64_t B, int64_t H,
                              int64_t Hkv, int64_t T, int64_t S, int64_t Dh, double scale,
-                             int64_t window, void* out, int* error, cudaStream_t s);
+                             int64_t window, void* out, void* scratch, int* error, cudaStream_t s);
 
 }  // namespace wick::cuda

@@ -333,9 +333,13 @@ void layer_cached_attention(const Primitive& p, const Ins& in, const Ins& out) {
   out[0].alloc_contiguous();
   const Strides& qs = q.strides();
   const int64_t qst[4] = {qs[0], qs[1], qs[2], qs[3]};
+  const size_t scratch_bytes = cached_attention_scratch_bytes(B * H * T, S, Dh);
+  std::shared_ptr<Buffer> scratch;  // stream-ordered: released after the launches are enqueued
+  if (scratch_bytes) scratch = allocator_for(q.device()).allocate(scratch_bytes);
   launch_cached_attention(q.dtype(), dptr(q), qst, dptr(k), dptr(v),
                           static_cast<const int64_t*>(dptr(len)), B, H, Hkv, T, S, Dh, a.scale,
-                          a.window, dptr_mut(out[0]), error_flag(q), stream_of(q));
+                          a.window, dptr_mut(out[0]), scratch ? scratch->data() : nullptr,
+                          error_flag(q), stream_of(q));
   check_launch("cached_attention");
 }
 
