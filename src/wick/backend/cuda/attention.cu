@@ -4,9 +4,10 @@
 // attends one query row (b, h, t) to a range of keys: the scaled q row (f32, q * float(scale) as
 // the CPU rounds it) and the output accumulator live in dynamic shared memory (2 * Dh floats).
 // Keys are taken in tiles of kAttnTile: each warp computes whole dot products (lanes over Dh,
-// warp shuffle sum) into a shared score tile, then an online softmax step: running max m, rescale
-// of the running sum and accumulator by exp(m_old - m_new), p = exp(score - m_new),
-// acc[d] += p v[d]. f32 accumulation for every dtype.
+// warp shuffle sum; kKeysPerWarp keys at once) into a shared score tile, then an online softmax
+// step: running max m, rescale of the running sum and accumulator by exp(m_old - m_new),
+// p = exp(score - m_new), acc[d] += p v[d]. f32 accumulation for every dtype.
+//
 // Many rows (prefill): one block per row over all its keys, writing acc / sum in q's dtype.
 // Few rows (decode): each row's keys are split into `splits` ranges, one block each, writing
 // (m, sum, acc) partials to scratch; a combine kernel rescales them to the common max and writes
@@ -20,6 +21,7 @@ namespace {
 
 constexpr int kAttnThreads = 128;
 constexpr int kAttnTile = 64;
+constexpr int kKeysPerWarp = 4;
 // The default shared memory limit of a block, less the static score tile.
 constexpr int64_t kAttnSharedBytes = 48 * 1024 - kAttnTile * int64_t(sizeof(float));
 constexpr int64_t kAttnBusyBlocks = 264;  // about two blocks per SM of an H100: no split above
@@ -75,12 +77,26 @@ __device__ void attn_range(const float* qs, float* acc, float* score, const T* k
   float m = -INFINITY, sum = 0.0f;
   for (int64_t s0 = s_begin; s0 <= s_end; s0 += kAttnTile) {
     const int n = int(s_end - s0 + 1 < kAttnTile ? s_end - s0 + 1 : kAttnTile);
-    for (int j = warp; j < n; j += nwarps) {
-      const T* kr = kb + (s0 + j) * Dh;
-      float dot = 0.0f;
-      for (int64_t d = lane; d < Dh; d += 32) dot += qs[d] * load(kr, d);
-      dot = warp_reduce(dot, LayerSum{});
-      if (lane == 0) score[j] = dot;
+    // Each warp takes kKeysPerWarp keys at a time, so their loads are in flight together (a key
+    // past the tile's end reads key j0 again and is dropped).
+    for (int j0 = warp * kKeysPerWarp; j0 < n; j0 += nwarps * kKeysPerWarp) {
+      float dot[kKeysPerWarp];
+      const T* kr[kKeysPerWarp];
+#pragma unroll
+      for (int u = 0; u < kKeysPerWarp; ++u) {
+        dot[u] = 0.0f;
+        kr[u] = kb + (s0 + (j0 + u < n ? j0 + u : j0)) * Dh;
+      }
+      for (int64_t d = lane; d < Dh; d += 32) {
+        const float qd = qs[d];
+#pragma unroll
+        for (int u = 0; u < kKeysPerWarp; ++u) dot[u] += qd * load(kr[u], d);
+      }
+#pragma unroll
+      for (int u = 0; u < kKeysPerWarp; ++u) {
+        const float sc = warp_reduce(dot[u], LayerSum{});
+        if (lane == 0 && j0 + u < n) score[j0 + u] = sc;
+      }
     }
     __syncthreads();
     float tile_max = -INFINITY;
@@ -96,7 +112,9 @@ __device__ void attn_range(const float* qs, float* acc, float* score, const T* k
     m = m_new;
     for (int64_t d = threadIdx.x; d < Dh; d += blockDim.x) {
       float ad = acc[d] * alpha;
-      for (int j = 0; j < n; ++j) ad += score[j] * load(vb, (s0 + j) * Dh + d);
+      const T* vcol = vb + s0 * Dh + d;
+#pragma unroll 8
+      for (int j = 0; j < n; ++j) ad += score[j] * load(vcol, j * Dh);
       acc[d] = ad;
     }
     __syncthreads();  // the tile's probabilities are read before the next tile's scores
