@@ -19,6 +19,12 @@ namespace {
 
 bool layer_float(DType dt) { return dt == DType::f32 || dt == DType::bf16 || dt == DType::f16; }
 bool layer_index(DType dt) { return dt == DType::i32 || dt == DType::i64; }
+// Kernels read every operand through a device pointer: all on x's device.
+bool layer_same_device(const Ins& in) {
+  for (const auto& t : in)
+    if (t.device() != in[0].device()) return false;
+  return true;
+}
 
 // A tensor's index space split into kept axes (the output rows, row-major over them) and
 // selected axes (the elements of a row, row-major over them): one descriptor each, size-1 axes
@@ -123,7 +129,7 @@ void layer_rms_norm(const Primitive& p, const Ins& in, const Ins& out) {
   const auto& n = prim_as<prims::RmsNorm>(p);
   const Tensor& x0 = in[0];
   const DType od = out[0].dtype();
-  if (x0.ndim() < 1 || !layer_float(x0.dtype()) || !layer_float(od) ||
+  if (!layer_same_device(in) || x0.ndim() < 1 || !layer_float(x0.dtype()) || !layer_float(od) ||
       (n.has_weight && !layer_float(in[1].dtype())) || (!n.has_weight && od != x0.dtype()))
     return host_fallback(p, in, out);
   const Tensor x = contiguous_on_device(x0);
@@ -143,8 +149,8 @@ void layer_layer_norm(const Primitive& p, const Ins& in, const Ins& out) {
   const DType dt = x0.dtype();
   const Tensor* w0 = n.has_weight ? &in[1] : nullptr;
   const Tensor* b0 = n.has_bias ? &in[n.has_weight ? 2 : 1] : nullptr;
-  if (x0.ndim() < 1 || !layer_float(dt) || out[0].dtype() != dt || (w0 && w0->dtype() != dt) ||
-      (b0 && b0->dtype() != dt))
+  if (!layer_same_device(in) || x0.ndim() < 1 || !layer_float(dt) || out[0].dtype() != dt ||
+      (w0 && w0->dtype() != dt) || (b0 && b0->dtype() != dt))
     return host_fallback(p, in, out);
   const Tensor x = contiguous_on_device(x0);
   const Tensor w = w0 ? contiguous_on_device(*w0) : Tensor();
@@ -163,8 +169,8 @@ void layer_rope(const Primitive& p, const Ins& in, const Ins& out) {
   const auto& r = prim_as<prims::Rope>(p);
   const Tensor &x = in[0], &f = in[1];
   const Tensor* pos = r.has_positions ? &in[2] : nullptr;
-  if (x.ndim() != 4 || !layer_float(x.dtype()) || out[0].dtype() != x.dtype() ||
-      f.dtype() != DType::f32 || f.ndim() != 1 ||
+  if (!layer_same_device(in) || x.ndim() != 4 || !layer_float(x.dtype()) ||
+      out[0].dtype() != x.dtype() || f.dtype() != DType::f32 || f.ndim() != 1 ||
       (pos && (!layer_index(pos->dtype()) || pos->ndim() < 1 || pos->ndim() > 2)))
     return host_fallback(p, in, out);
   out[0].alloc_contiguous();
@@ -198,7 +204,8 @@ bool layer_ce_inputs_ok(const Tensor& logits, const Tensor& targets) {
 void layer_cross_entropy(const Primitive& p, const Ins& in, const Ins& out) {
   const auto& c = prim_as<prims::CrossEntropy>(p);
   const Tensor &x = in[0], &t = in[1];
-  if (!layer_ce_inputs_ok(x, t) || out[0].dtype() != x.dtype()) return host_fallback(p, in, out);
+  if (!layer_same_device(in) || !layer_ce_inputs_ok(x, t) || out[0].dtype() != x.dtype())
+    return host_fallback(p, in, out);
   const int64_t N = x.shape(0), V = x.shape(1);
   out[0].alloc_contiguous();
   cudaStream_t s = stream_of(x);
@@ -215,8 +222,8 @@ void layer_cross_entropy(const Primitive& p, const Ins& in, const Ins& out) {
 void layer_cross_entropy_grad(const Primitive& p, const Ins& in, const Ins& out) {
   const auto& c = prim_as<prims::CrossEntropyGrad>(p);
   const Tensor &x = in[0], &t = in[1], &g = in[2];
-  if (!layer_ce_inputs_ok(x, t) || g.dtype() != x.dtype() || out[0].dtype() != x.dtype() ||
-      g.ndim() > 1)
+  if (!layer_same_device(in) || !layer_ce_inputs_ok(x, t) || g.dtype() != x.dtype() ||
+      out[0].dtype() != x.dtype() || g.ndim() > 1)
     return host_fallback(p, in, out);
   const int64_t N = x.shape(0), V = x.shape(1);
   out[0].alloc_contiguous();
@@ -245,7 +252,8 @@ const void* layer_index_at(const Tensor& t, int64_t i) {
 
 void layer_lce(const Primitive& p, const Ins& in, const Ins& out) {
   const auto& c = prim_as<prims::LinearCrossEntropy>(p);
-  if (!layer_lce_inputs_ok(in[0], in[1], in[2]) || out[0].dtype() != DType::f32)
+  if (!layer_same_device(in) || !layer_lce_inputs_ok(in[0], in[1], in[2]) ||
+      out[0].dtype() != DType::f32)
     return host_fallback(p, in, out);
   const Tensor h = contiguous_on_device(in[0]), w = contiguous_on_device(in[1]);
   const Tensor t = contiguous_on_device(in[2]);
@@ -278,9 +286,9 @@ void layer_lce_grad(const Primitive& p, const Ins& in, const Ins& out) {
   using Wrt = prims::LinearCrossEntropyGrad::Wrt;
   const Tensor* gh = c.wrt == Wrt::weight ? nullptr : &out[0];
   const Tensor* gw = c.wrt == Wrt::hidden ? nullptr : &out[c.wrt == Wrt::weight ? 0 : 1];
-  if (!layer_lce_inputs_ok(in[0], in[1], in[2]) || in[3].dtype() != DType::f32 ||
-      in[3].ndim() != 1 || in[3].shape(0) != in[0].shape(0) || (gh && gh->dtype() != DType::f32) ||
-      (gw && gw->dtype() != DType::f32))
+  if (!layer_same_device(in) || !layer_lce_inputs_ok(in[0], in[1], in[2]) ||
+      in[3].dtype() != DType::f32 || in[3].ndim() != 1 || in[3].shape(0) != in[0].shape(0) ||
+      (gh && gh->dtype() != DType::f32) || (gw && gw->dtype() != DType::f32))
     return host_fallback(p, in, out);
   const Tensor h = contiguous_on_device(in[0]), w = contiguous_on_device(in[1]);
   const Tensor t = contiguous_on_device(in[2]), g = contiguous_on_device(in[3]);
@@ -323,7 +331,7 @@ void layer_cached_attention(const Primitive& p, const Ins& in, const Ins& out) {
   const Tensor& len = in[3];
   if (q.ndim() != 4 || in[1].ndim() != 4 || in[2].ndim() != 4 || !layer_float(q.dtype()) ||
       in[1].dtype() != q.dtype() || in[2].dtype() != q.dtype() || out[0].dtype() != q.dtype() ||
-      len.dtype() != DType::i64 || len.numel() != 1 || len.device() != q.device() ||
+      len.dtype() != DType::i64 || len.numel() != 1 || !layer_same_device(in) ||
       !cached_attention_supported(q.shape(3)))
     return host_fallback(p, in, out);
   const int64_t B = q.shape(0), H = q.shape(1), T = q.shape(2), Dh = q.shape(3);
