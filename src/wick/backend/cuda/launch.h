@@ -11,6 +11,8 @@
 namespace wick::cuda {
 
 constexpr int kMaxDims = 8;
+/// Codes kernels write to the device error flag (raised at the next synchronisation).
+constexpr int kErrIndex = 1, kErrKvOffset = 2, kErrTarget = 3;
 /// How an operand is read over the output's row-major index space: its element strides (0 for a
 /// broadcast axis) for each axis of `shape`. Built by describe() in register_common.h.
 struct Strided {
@@ -58,23 +60,25 @@ void launch_tri(DType dt, const void* x, int64_t batch, int64_t rows, int64_t co
                 bool upper, void* out, cudaStream_t s);
 
 // ---- indexing (indexing.cu); index tensors are i32 or i64 (idx_dt) ----
-/// out[o, j, i] = x[o, idx[j], i] for x [outer, n, inner] contiguous, idx [m]; an index outside
-/// [-n, n) sets *error to 1 (negative counts from the end).
+/// out[o, j, i] = x[o, idx[j], i] for x [outer, n, inner] and idx [m] contiguous; an index
+/// outside [0, n) sets *error to kErrIndex (and reads element 0).
 void launch_take(DType dt, const void* x, int64_t outer, int64_t n, int64_t inner, DType idx_dt,
                  const void* idx, int64_t m, void* out, int* error, cudaStream_t s);
-/// out[o, j, i] = x[o, idx[o, j, i], i] for x [outer, n, inner], idx/out [outer, m, inner].
-void launch_take_along_axis(DType dt, const void* x, int64_t outer, int64_t n, int64_t inner,
-                            DType idx_dt, const void* idx, int64_t m, void* out, int* error,
+/// Index space of take_along_axis / scatter_add: the indices' shape, with the strides of the
+/// indexed tensor (x or the accumulator), of the indices and of src per axis, and the axis.
+struct Coords {
+  int ndim = 0, axis = 0;
+  int64_t shape[kMaxDims] = {};
+  int64_t x_stride[kMaxDims] = {}, i_stride[kMaxDims] = {}, s_stride[kMaxDims] = {};
+};
+/// out[p] (row-major over c.shape) = x[p with p[axis] = idx[p]].
+void launch_take_along_axis(DType dt, const void* x, DType idx_dt, const void* idx,
+                            const Coords& c, int64_t limit, void* out, int* error,
                             cudaStream_t s);
-/// out = base; out[o, idx[...], i] += src[o, j, i] (layouts as take / take_along_axis: idx [m]
-/// when idx_full is false, else [outer, m, inner]).
-void launch_scatter_add(DType dt, const void* base, const void* src, int64_t outer, int64_t n,
-                        int64_t inner, DType idx_dt, const void* idx, int64_t m, bool idx_full,
-                        void* out, int* error, cudaStream_t s);
-
-// ---- matmul helpers (matmul.cu) ----
-/// c[b] += ... is cuBLAS's; this one sums `parts` contiguous slabs of `n` elements into out
-/// (f32 accumulation), for reductions of broadcast batch axes.
-void launch_sum_slabs(DType dt, const void* x, int64_t parts, int64_t n, void* out, cudaStream_t s);
+/// acc[p with p[axis] = idx[p]] += src[p] over c.shape with atomics; acc is f32 when src is
+/// 16-bit (acc_f32), else src's dtype.
+void launch_scatter_add(DType src_dt, const void* src, DType idx_dt, const void* idx,
+                        const Coords& c, int64_t limit, void* acc, bool acc_f32, int* error,
+                        cudaStream_t s);
 
 }  // namespace wick::cuda

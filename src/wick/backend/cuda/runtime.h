@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "wick/backend/cuda/launch.h"
 #include "wick/core/errors.h"
 #include "wick/core/tensor.h"
 
@@ -21,8 +22,6 @@ struct DeviceState {
   int* error = nullptr;  // device flag a kernel sets on bad input (kErr*), read at sync points
 };
 
-/// Codes kernels write to the device error flag (checked at the next synchronisation).
-constexpr int kErrIndex = 1, kErrKvOffset = 2, kErrTarget = 3;
 
 /// The state of device `index` (created on first use; makes it current).
 DeviceState& state(int index);
