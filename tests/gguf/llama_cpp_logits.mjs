@@ -1,0 +1,51 @@
+// Loads a GGUF file with llama.cpp (node-llama-cpp's prebuilt CPU library) and prints, as one
+// JSON object on stdout, llama.cpp's token ids for a prompt and its next-token log-probabilities
+// at every position (raw logits minus their log-sum-exp: llama.cpp hands out the softmax of the
+// raw logits when sampling greedily, so logits are known up to a constant per position).
+//   node llama_cpp_logits.mjs FILE.gguf (--prompt TEXT | --ids 1,2,3) [--no-special]
+// Output: {"ids": [...], "vocab_size": V, "add_bos": bool, "logprobs": [[V numbers] x T]}
+// (a probability that underflows to 0 is written as null).
+import {getLlama, LlamaLogLevel} from 'node-llama-cpp';
+
+const args = process.argv.slice(2);
+const file = args[0];
+const opt = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+if (!file || (opt('--prompt') === undefined && opt('--ids') === undefined)) {
+  console.error('usage: node llama_cpp_logits.mjs FILE.gguf (--prompt TEXT | --ids 1,2,3)');
+  process.exit(2);
+}
+const llama = await getLlama({gpu: false, build: 'never', logLevel: LlamaLogLevel.error});
+const model = await llama.loadModel({modelPath: file, gpuLayers: 0});
+let ids;
+if (opt('--ids') !== undefined) {
+  ids = opt('--ids').split(',').filter((s) => s.length).map(Number);
+} else {
+  // specialTokens = true: special tokens written in the text are matched, as wick and the
+  // Hugging Face tokenizers library do.
+  ids = Array.from(model.tokenize(opt('--prompt'), !args.includes('--no-special')));
+}
+const context = await model.createContext({contextSize: Math.max(64, ids.length + 8),
+                                           batchSize: Math.max(64, ids.length + 8)});
+const seq = context.getSequence();
+const input = ids.map((t) => [t, {generateNext: {probabilities: true, token: true,
+                                                 options: {temperature: 0}}}]);
+const outs = await seq.controlledEvaluate(input);
+// Greedy sampling keeps every token, so each map holds the whole vocabulary.
+const vocab = outs.length ? outs[0].next.probabilities.size : 0;
+const logprobs = outs.map((o) => {
+  const row = new Array(vocab).fill(null);
+  for (const [tok, p] of o.next.probabilities) row[tok] = p > 0 ? Math.log(p) : null;
+  return row;
+});
+process.stdout.write(JSON.stringify({
+  ids,
+  vocab_size: vocab,
+  add_bos: model.fileInfo.metadata.tokenizer?.ggml?.add_bos_token === true,
+  logprobs,
+}) + '\n');
+await context.dispose();
+await model.dispose();
+await llama.dispose();
