@@ -2,7 +2,7 @@
 // JSON object on stdout, llama.cpp's token ids for a prompt and its next-token log-probabilities
 // at every position (raw logits minus their log-sum-exp: llama.cpp hands out the softmax of the
 // raw logits when sampling greedily, so logits are known up to a constant per position).
-//   node llama_cpp_logits.mjs FILE.gguf (--prompt TEXT | --ids 1,2,3) [--no-special]
+//   node llama_cpp_logits.mjs FILE.gguf (--prompt TEXT | --ids 1,2,3) [--no-special] [--kv f16]
 // Output: {"ids": [...], "vocab_size": V, "add_bos": bool, "logprobs": [[V numbers] x T]}
 // (a probability that underflows to 0 is written as null).
 import {getLlama, LlamaLogLevel} from 'node-llama-cpp';
@@ -27,8 +27,16 @@ if (opt('--ids') !== undefined) {
   // Hugging Face tokenizers library do.
   ids = Array.from(model.tokenize(opt('--prompt'), !args.includes('--no-special')));
 }
-const context = await model.createContext({contextSize: Math.max(64, ids.length + 8),
-                                           batchSize: Math.max(64, ids.length + 8)});
+// An f32 KV cache and no flash attention: llama.cpp's defaults (f16 K/V) round the keys and values
+// to f16, which alone moves the logits by ~6e-4 relative; --kv f16 measures that default.
+const kv = opt('--kv') === 'f16' ? 'F16' : 'F32';
+const context = await model.createContext({
+  contextSize: Math.max(64, ids.length + 8),
+  batchSize: Math.max(64, ids.length + 8),
+  flashAttention: false,
+  experimentalKvCacheKeyType: kv,
+  experimentalKvCacheValueType: kv,
+});
 const seq = context.getSequence();
 const input = ids.map((t) => [t, {generateNext: {probabilities: true, token: true,
                                                  options: {temperature: 0}}}]);

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -67,7 +68,8 @@ std::string llama_cpp_missing() {
 // A prompt with chat markup (special tokens), punctuation, digits and non-ASCII text.
 const char* kLlamaCppPrompt =
     "<|im_start|>user\nThe quick brown fox jumps over the lazy dog's back, 1234 times!\n"
-    "Caf\xc3\xa9 na\xc3\xafve \xe6\x9d\xb1\xe4\xba\xac  spaces\t<|im_end|>\n<|im_start|>assistant\n";
+    "Caf\xc3\xa9 na\xc3\xafve \xe6\x9d\xb1\xe4\xba\xac  "
+    "spaces\t<|im_end|>\n<|im_start|>assistant\n";
 
 struct LlamaCppCase {
   const char* model;    // folder under tests/fixtures/models
@@ -102,9 +104,8 @@ TEST_P(LlamaCpp, TokensAndLogitsMatchWick) {
   ASSERT_EQ(llama_cpp_run(cmd, dir, out, err), 0) << cmd << "\n" << err;
 
   const std::string script = source_path("tests/gguf/llama_cpp_logits.mjs");
-  ASSERT_EQ(llama_cpp_run("node " + llama_cpp_quote(script) + " " +
-                              llama_cpp_quote(file.string()) + " --prompt " +
-                              llama_cpp_quote(kLlamaCppPrompt),
+  ASSERT_EQ(llama_cpp_run("node " + llama_cpp_quote(script) + " " + llama_cpp_quote(file.string()) +
+                              " --prompt " + llama_cpp_quote(kLlamaCppPrompt),
                           dir, out, err),
             0)
       << err;
@@ -128,9 +129,10 @@ TEST_P(LlamaCpp, TokensAndLogitsMatchWick) {
   const auto& lp = j["logprobs"];
   ASSERT_EQ(int64_t(lp.size()), T);
   double worst = 0;
+  int64_t same_top1 = 0;
   for (int64_t t = 0; t < T; ++t) {
     ASSERT_EQ(int64_t(lp[size_t(t)].size()), V);
-    std::vector<double> a(size_t(V)), b(size_t(V));
+    std::vector<double> a(static_cast<size_t>(V)), b(static_cast<size_t>(V));
     double ma = 0, mb = 0;
     for (int64_t v = 0; v < V; ++v) {
       a[size_t(v)] = w[size_t(t * V + v)];
@@ -139,6 +141,8 @@ TEST_P(LlamaCpp, TokensAndLogitsMatchWick) {
       ma += a[size_t(v)] / double(V);
       mb += b[size_t(v)] / double(V);
     }
+    same_top1 += std::max_element(a.begin(), a.end()) - a.begin() ==
+                 std::max_element(b.begin(), b.end()) - b.begin();
     double scale = 0, diff = 0;
     for (int64_t v = 0; v < V; ++v) {
       scale = std::max(scale, std::abs(a[size_t(v)] - ma));
@@ -150,30 +154,28 @@ TEST_P(LlamaCpp, TokensAndLogitsMatchWick) {
   }
   std::cout << "[ llama.cpp ] " << llama_cpp_case_name({c, 0}) << ": " << T
             << " tokens equal, max relative logit error " << worst << " (tolerance " << c.tol
-            << ")\n";
+            << "), same top-1 token at " << same_top1 << "/" << T << " positions\n";
   RecordProperty("max_rel_logit_error", std::to_string(worst));
   EXPECT_LE(worst, c.tol) << c.model << " " << c.dtype;
 }
 
-// f32: within 1e-4 of the largest centred logit (the contract). Quantised and 16-bit exports are
-// compared with wick's f32 (or, for llama_bf16, bf16) model; their tolerances are the measured
-// errors with about 2x headroom (see docs/gguf.md).
-INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaCpp,
-                         ::testing::Values(LlamaCppCase{"llama", "f32", "", 1e-4},
-                                           LlamaCppCase{"llama_tied", "f32", "", 1e-4},
-                                           LlamaCppCase{"mistral", "f32", "", 1e-4},
-                                           LlamaCppCase{"qwen2", "f32", "", 1e-4},
-                                           LlamaCppCase{"qwen3", "f32", "", 1e-4},
-                                           LlamaCppCase{"llama_rope_linear", "f32", "", 1e-4},
-                                           LlamaCppCase{"llama_rope_llama3", "f32", "", 1e-4},
-                                           LlamaCppCase{"llama", "f32", "llama_lora_qv", 1e-4},
-                                           LlamaCppCase{"qwen2", "f32", "qwen2_lora_all_linear",
-                                                        1e-4},
-                                           LlamaCppCase{"llama", "f16", "", 1e-2},
-                                           LlamaCppCase{"llama", "q8_0", "", 3e-2},
-                                           LlamaCppCase{"qwen3", "q8_0", "", 3e-2},
-                                           LlamaCppCase{"llama_bf16", "", "", 3e-2}),
-                         llama_cpp_case_name);
+// f32: within 1e-4 of the largest centred logit (the contract; measured 0.8-1.2e-6). 16-bit and
+// q8_0 exports are compared with wick's f32 model (llama_bf16: wick runs the bf16 weights too);
+// tolerances are the measured errors with about 2x headroom: f16 2.1e-3, bf16 2.1e-2, q8_0
+// 5.1e-2 (llama) and 5.7e-2 (qwen3). q8_0 is coarse on these random N(0, 0.1^2) weights, and
+// llama.cpp also quantises the activations to q8_0 in each matrix product.
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, LlamaCpp,
+    ::testing::Values(
+        LlamaCppCase{"llama", "f32", "", 1e-4}, LlamaCppCase{"llama_tied", "f32", "", 1e-4},
+        LlamaCppCase{"mistral", "f32", "", 1e-4}, LlamaCppCase{"qwen2", "f32", "", 1e-4},
+        LlamaCppCase{"qwen3", "f32", "", 1e-4}, LlamaCppCase{"llama_rope_linear", "f32", "", 1e-4},
+        LlamaCppCase{"llama_rope_llama3", "f32", "", 1e-4},
+        LlamaCppCase{"llama", "f32", "llama_lora_qv", 1e-4},
+        LlamaCppCase{"qwen2", "f32", "qwen2_lora_all_linear", 1e-4},
+        LlamaCppCase{"llama", "f16", "", 5e-3}, LlamaCppCase{"llama", "q8_0", "", 1e-1},
+        LlamaCppCase{"qwen3", "q8_0", "", 1e-1}, LlamaCppCase{"llama_bf16", "", "", 5e-2}),
+    llama_cpp_case_name);
 
 }  // namespace
 }  // namespace wick::testing
