@@ -3,7 +3,9 @@
 // at every position (raw logits minus their log-sum-exp: llama.cpp hands out the softmax of the
 // raw logits when sampling greedily, so logits are known up to a constant per position).
 //   node llama_cpp_logits.mjs FILE.gguf (--prompt TEXT | --ids 1,2,3) [--no-special] [--kv f16]
+//        [--last]
 // Output: {"ids": [...], "vocab_size": V, "add_bos": bool, "logprobs": [[V numbers] x T]}
+// (with --last, "logprobs" holds the last position's row only)
 // (a probability that underflows to 0 is written as null).
 import {getLlama, LlamaLogLevel} from 'node-llama-cpp';
 
@@ -26,6 +28,10 @@ if (opt('--ids') !== undefined) {
   // specialTokens = true: special tokens written in the text are matched, as wick and the
   // Hugging Face tokenizers library do.
   ids = Array.from(model.tokenize(opt('--prompt'), !args.includes('--no-special')));
+  // model.tokenize never adds bos/eos; llama.cpp's llama_tokenize(add_special = true) adds them
+  // as the file's tokenizer.ggml.add_bos_token / add_eos_token say.
+  if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) ids.unshift(model.tokens.bos);
+  if (model.tokens.shouldAppendEosToken && model.tokens.eos !== null) ids.push(model.tokens.eos);
 }
 // An f32 KV cache and no flash attention: llama.cpp's defaults (f16 K/V) round the keys and values
 // to f16, which alone moves the logits by ~6e-4 relative; --kv f16 measures that default.
@@ -38,12 +44,16 @@ const context = await model.createContext({
   experimentalKvCacheValueType: kv,
 });
 const seq = context.getSequence();
-const input = ids.map((t) => [t, {generateNext: {probabilities: true, token: true,
-                                                 options: {temperature: 0}}}]);
+// --last: the next-token distribution of the last position only (large vocabularies).
+const lastOnly = args.includes('--last');
+const input = ids.map((t, i) => lastOnly && i + 1 < ids.length ? t : [t, {
+  generateNext: {probabilities: true, token: true, options: {temperature: 0}},
+}]);
 const outs = await seq.controlledEvaluate(input);
 // Greedy sampling keeps every token, so each map holds the whole vocabulary.
-const vocab = outs.length ? outs[0].next.probabilities.size : 0;
-const logprobs = outs.map((o) => {
+const scored = outs.filter((o) => o !== undefined && o.next?.probabilities !== undefined);
+const vocab = scored.length ? scored[0].next.probabilities.size : 0;
+const logprobs = scored.map((o) => {
   const row = new Array(vocab).fill(null);
   for (const [tok, p] of o.next.probabilities) row[tok] = p > 0 ? Math.log(p) : null;
   return row;
@@ -51,7 +61,7 @@ const logprobs = outs.map((o) => {
 process.stdout.write(JSON.stringify({
   ids,
   vocab_size: vocab,
-  add_bos: model.fileInfo.metadata.tokenizer?.ggml?.add_bos_token === true,
+  add_bos: model.tokens.shouldPrependBosToken,
   logprobs,
 }) + '\n');
 await context.dispose();
