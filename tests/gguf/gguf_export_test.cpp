@@ -190,11 +190,25 @@ TEST(GgufExport, ClearErrors) {
   fs::create_directories(m);
   for (const auto& e : fs::directory_iterator(gguf_fixture("models/llama")))
     if (e.is_regular_file()) fs::copy_file(e.path(), m / e.path().filename());
+  // A config.json whose vocab_size disagrees with the embeddings (llama.cpp would refuse the file).
+  auto cfg = io::read_json_file(m / "config.json");
+  auto bad = cfg;
+  bad["vocab_size"] = 400;
+  io::write_json_file(m / "config.json", bad);
+  o.model_dir = m;
+  o.dtype = "";
+  try {
+    exporter::export_gguf(o);
+    ADD_FAILURE() << "a vocab_size mismatch exported";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("embed_tokens"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("[400, 64]"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(o.out));
+  io::write_json_file(m / "config.json", cfg);
   auto tok = io::read_json_file(m / "tokenizer.json");
   tok["pre_tokenizer"] = {{"type", "Whitespace"}};
   io::write_json_file(m / "tokenizer.json", tok);
-  o.model_dir = m;
-  o.dtype = "";
   try {
     exporter::export_gguf(o);
     ADD_FAILURE() << "an unknown pre-tokenizer exported";
@@ -203,7 +217,6 @@ TEST(GgufExport, ClearErrors) {
     EXPECT_NE(std::string(e.what()).find("Whitespace"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(fs::exists(o.out));
-  auto cfg = io::read_json_file(m / "config.json");
   cfg["model_type"] = "gemma";
   io::write_json_file(m / "config.json", cfg);
   try {

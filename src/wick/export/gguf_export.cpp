@@ -270,6 +270,13 @@ GgufExportReport export_gguf(const GgufExportOptions& o) {
   }
   if (!ck.contains("model.embed_tokens.weight"))
     fail<IoError>("export", "'{}' has no tensor 'model.embed_tokens.weight'", ck.source().string());
+  // llama.cpp sizes every tensor from the metadata: catch a config that disagrees here, by name.
+  const Shape emb = ck.info("model.embed_tokens.weight").shape;
+  if (emb != Shape{c.vocab_size, c.hidden_size})
+    fail<IoError>("export",
+                  "'{}': model.embed_tokens.weight is {}; config.json (vocab_size, hidden_size) "
+                  "expects [{}, {}]",
+                  ck.source().string(), shape_str(emb), c.vocab_size, c.hidden_size);
   if (!ck.contains("lm_head.weight") && !c.tie_word_embeddings)
     fail<IoError>("export", "'{}' has no 'lm_head.weight' and config.json does not tie embeddings",
                   ck.source().string());

@@ -4,7 +4,7 @@
 // record per tensor (name, dims innermost first, ggml type, offset into the data section), then
 // the tensor data, each tensor and the data section aligned to `general.alignment` (32 unless the
 // metadata says otherwise). All integers are little-endian. GgufWriter writes such a file
-// atomically; read_gguf parses and validates one (used by tests and `wick info`-style checks).
+// atomically; read_gguf parses and validates one (the tests read exports back with it).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
