@@ -145,6 +145,8 @@ TEST(GgufFormat, Q8_0ErrorBound) {
   // Rounding really happens (the bound is not vacuous): some value is off by a good part of d/2.
   EXPECT_GT(worst_ratio, 0.4);
   EXPECT_THROW(io::quantize_q8_0(x.data(), 31, q), ValueError);
+  x[40] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(io::quantize_q8_0(x.data(), 64, q), ValueError);
 }
 
 }  // namespace

@@ -264,7 +264,11 @@ GgufExportReport export_gguf(const GgufExportOptions& o) {
                                                ? src.to_vector<float>()
                                                : ck.tensor(name, DType::f32).to_vector<float>();
                     if (heads > 0) x = gguf_permute_rows(x, rows, heads);
-                    return gguf_encode(x, t);
+                    try {
+                      return gguf_encode(x, t);
+                    } catch (const ValueError& e) {
+                      fail<ValueError>("export", "tensor '{}': {}", name, e.what());
+                    }
                   }});
     ++rep.tensors;
   }

@@ -154,7 +154,12 @@ void quantize_q8_0(const float* x, int64_t n, std::vector<uint8_t>& out) {
     fail<ValueError>("quantize_q8_0", "needs a multiple of {} values; got {}", kQ8Block, n);
   for (int64_t b = 0; b < n; b += kQ8Block) {
     float amax = 0;
-    for (int64_t j = 0; j < kQ8Block; ++j) amax = std::max(amax, std::abs(x[b + j]));
+    for (int64_t j = 0; j < kQ8Block; ++j) {
+      if (!std::isfinite(x[b + j]))
+        fail<ValueError>("quantize_q8_0", "value {} is {}; q8_0 holds finite values only", b + j,
+                         x[b + j]);
+      amax = std::max(amax, std::abs(x[b + j]));
+    }
     // ggml's reference: d = amax / 127 (stored as f16), q = round(x / d) with the f32 d.
     const float d = amax / 127.0f;
     const float id = d != 0 ? 1.0f / d : 0.0f;
