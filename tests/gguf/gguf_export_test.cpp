@@ -44,6 +44,7 @@ TEST(GgufExport, LlamaMetadataTokenizerAndTensors) {
   const io::GgufFile g = gguf_export_fixture("llama", "f32");
   EXPECT_EQ(g.get("general.architecture").as_string(), "llama");
   EXPECT_EQ(g.get("general.file_type").as_u64(), 0u);
+  EXPECT_EQ(g.get("general.name").as_string(), "llama");
   EXPECT_EQ(g.get("llama.block_count").as_u64(), 2u);
   EXPECT_EQ(g.get("llama.embedding_length").as_u64(), 64u);
   EXPECT_EQ(g.get("llama.feed_forward_length").as_u64(), 128u);

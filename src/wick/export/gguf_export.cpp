@@ -199,8 +199,9 @@ GgufExportReport export_gguf(const GgufExportOptions& o) {
   io::GgufWriter w;
   const std::string a = arch.name;
   w.add("general.architecture", io::GgufValue::str(a));
-  w.add("general.name",
-        io::GgufValue::str(fs::absolute(o.model_dir).lexically_normal().filename().string()));
+  fs::path name = fs::absolute(o.model_dir).lexically_normal();
+  if (!name.has_filename()) name = name.parent_path();  // "DIR/"
+  w.add("general.name", io::GgufValue::str(name.filename().string()));
   w.add("general.file_type", io::GgufValue::u32(gguf_file_type(wtype)));
   w.add("general.quantization_version", io::GgufValue::u32(2));
   w.add(a + ".context_length", io::GgufValue::u32(uint32_t(c.max_position_embeddings)));
