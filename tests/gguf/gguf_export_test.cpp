@@ -170,6 +170,37 @@ TEST(GgufExport, AdapterIsMergedFirst) {
   EXPECT_NE(v, ck.tensor("model.layers.0.self_attn.v_proj.weight").to_vector<float>());
 }
 
+TEST(GgufExport, AddBosFollowsThePostProcessor) {
+  const fs::path dir = temp_dir("gguf_export_add_bos");
+  const fs::path m = dir / "model";
+  fs::create_directories(m);
+  for (const auto& e : fs::directory_iterator(gguf_fixture("models/llama")))
+    if (e.is_regular_file()) fs::copy_file(e.path(), m / e.path().filename());
+  auto tok = io::read_json_file(m / "tokenizer.json");
+  tok["post_processor"] = nlohmann::json::parse(R"({"type": "TemplateProcessing",
+      "single": [{"SpecialToken": {"id": "<|im_start|>", "type_id": 0}},
+                 {"Sequence": {"id": "A", "type_id": 0}}],
+      "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+      "special_tokens": {"<|im_start|>": {"id": "<|im_start|>", "ids": [1],
+                                          "tokens": ["<|im_start|>"]}}})");
+  io::write_json_file(m / "tokenizer.json", tok);
+  auto tc = io::read_json_file(m / "tokenizer_config.json");
+  tc["bos_token"] = "<|im_start|>";
+  io::write_json_file(m / "tokenizer_config.json", tc);
+  exporter::GgufExportOptions o;
+  o.model_dir = m;
+  o.out = dir / "m.gguf";
+  exporter::export_gguf(o);
+  const io::GgufFile g = io::read_gguf(o.out);
+  EXPECT_TRUE(g.get("tokenizer.ggml.add_bos_token").as_bool());
+  EXPECT_FALSE(g.get("tokenizer.ggml.add_eos_token").as_bool());
+  EXPECT_EQ(g.get("tokenizer.ggml.bos_token_id").as_u64(), 1u);
+  // A token llama.cpp would not add (it is not the bos token) is refused, not silently dropped.
+  tc["bos_token"] = nullptr;
+  io::write_json_file(m / "tokenizer_config.json", tc);
+  EXPECT_THROW(exporter::export_gguf(o), NotImplemented);
+}
+
 TEST(GgufExport, ClearErrors) {
   const fs::path dir = temp_dir("gguf_export_errors");
   exporter::GgufExportOptions o;

@@ -284,6 +284,11 @@ std::string add_gguf_tokenizer(io::GgufWriter& w, const fs::path& dir,
                          "'{}': the post-processor starts a sequence with '{}', which is not the "
                          "bos token; llama.cpp can only add bos",
                          file.string(), *first);
+  } else if (add_eos && (!eos || ids.count(*last) == 0 || ids[*last] != *eos)) {
+    fail<NotImplemented>("export",
+                         "'{}': the post-processor ends a sequence with '{}', which is not the "
+                         "eos token; llama.cpp can only add eos",
+                         file.string(), *last);
   }
   w.add("tokenizer.ggml.add_bos_token", io::GgufValue::boolean(add_bos));
   w.add("tokenizer.ggml.add_eos_token", io::GgufValue::boolean(add_eos));
