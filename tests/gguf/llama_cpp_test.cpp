@@ -17,6 +17,9 @@ const char* kLlamaCppPrompt =
     "Caf\xc3\xa9 na\xc3\xafve \xe6\x9d\xb1\xe4\xba\xac  "
     "spaces\t<|im_end|>\n<|im_start|>assistant\n";
 
+// The adapter field of a case whose adapter `wick train` makes first.
+constexpr const char* kWickTrained = "wick-trained";
+
 struct LlamaCppCase {
   const char* model;    // folder under tests/fixtures/models
   const char* dtype;    // --dtype ("" = default)
@@ -26,7 +29,8 @@ struct LlamaCppCase {
 
 std::string llama_cpp_case_name(const LlamaCppCase& c) {
   std::string n = std::string(c.model) + "_" + (*c.dtype ? c.dtype : "default");
-  if (*c.adapter) n += "_adapter";
+  if (*c.adapter)
+    n += std::string(c.adapter) == kWickTrained ? "_wick_trained_adapter" : "_adapter";
   return n;
 }
 
@@ -49,12 +53,25 @@ const std::vector<LlamaCppCase> kLlamaCppCases = {
     {"llama", "q8_0", "", 1e-1},
     {"qwen3", "q8_0", "", 1e-1},
     {"llama_bf16", "", "", 5e-2},
+    // An adapter trained by `wick train` itself (all linear layers, 3 steps at lr 1e-2).
+    {"qwen3", "f32", kWickTrained, 1e-4},
 };
 
 LlamaCppJob llama_cpp_job_of(const LlamaCppCase& c) {
   LlamaCppJob j;
   j.model_dir = source_path(std::string("tests/fixtures/models/") + c.model);
-  if (*c.adapter) j.adapter = source_path(std::string("tests/fixtures/adapters/") + c.adapter);
+  if (std::string(c.adapter) == kWickTrained) {
+    const fs::path out = temp_dir(std::string("gguf_wick_trained_") + c.model) / "adapter";
+    std::string o, e;
+    const std::string cmd =
+        llama_cpp_quote(WICK_CLI_PATH) + " train --model " + llama_cpp_quote(j.model_dir.string()) +
+        " --data " + llama_cpp_quote(source_path("tests/fixtures/train/data.jsonl")) + " --out " +
+        llama_cpp_quote(out.string()) + " --iters 3 --lr 1e-2 --target-modules all-linear";
+    EXPECT_EQ(llama_cpp_run(cmd, out.parent_path(), o, e), 0) << cmd << "\n" << e;
+    j.adapter = out.string();
+  } else if (*c.adapter) {
+    j.adapter = source_path(std::string("tests/fixtures/adapters/") + c.adapter);
+  }
   j.dtype = c.dtype;
   j.prompt = kLlamaCppPrompt;
   return j;
