@@ -23,4 +23,14 @@ if [ ! -f "$stamp" ] || ! cmp -s "$serve/package-lock.json" "$stamp"; then
   (cd "$serve" && npm ci --no-audit --no-fund --loglevel=error)
   cp "$serve/package-lock.json" "$stamp"
 fi
+# llama.cpp's prebuilt CPU library (node-llama-cpp, pinned 3.21.1) that loads `wick export --format
+# gguf` files in tests/gguf. --omit=optional: only the linux-x64 CPU build (a dependency there),
+# not the CUDA/Vulkan/other-platform builds (83 MB instead of several hundred).
+gguf="$ref/../gguf"
+stamp="$gguf/node_modules/.wick-lock-stamp"
+if [ ! -f "$stamp" ] || ! cmp -s "$gguf/package-lock.json" "$stamp"; then
+  (cd "$gguf" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --omit=optional --no-audit --no-fund \
+    --loglevel=error)
+  cp "$gguf/package-lock.json" "$stamp"
+fi
 echo "install-reference: ready in $ref (node_modules/, build/)"

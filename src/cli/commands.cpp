@@ -71,6 +71,7 @@ void register_all(CLI::App& app) {
   register_search(app);
   register_tokenize(app);
   register_merge(app);
+  register_export(app);
   register_generate(app);
   register_chat(app);
   register_perplexity(app);

@@ -27,6 +27,7 @@ void register_info(CLI::App& app);
 void register_search(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_merge(CLI::App& app);
+void register_export(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_chat(CLI::App& app);
 void register_perplexity(CLI::App& app);

@@ -5,12 +5,14 @@
 // dtype (PEFT's autocast_adapter_dtype); the adapter input is cast to f32 and the result back.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "wick/core/random.h"
+#include "wick/io/safetensors.h"
 #include "wick/nn/module.h"
 
 namespace wick::lora {
@@ -117,6 +119,14 @@ void load_adapter_weights(nn::Module& root, const std::filesystem::path& dir);
 }  // namespace wick::lora
 
 namespace wick::lora {
+
+/// The adapted weights of the checkpoint `ck` (of the folder `model_dir`, named in errors): for
+/// every layer of the adapter in `adapter_dir`, "<path>.weight" = W + scale * B A, evaluated, in
+/// W's stored dtype (computed in f32, f64 for f64). IoError / DtypeError naming the layer when the
+/// adapter does not fit the checkpoint.
+std::map<std::string, Tensor> merged_weights(const io::Checkpoint& ck,
+                                             const std::filesystem::path& model_dir,
+                                             const std::filesystem::path& adapter_dir);
 
 /// Merges the adapter in `adapter_dir` into the weights of the model folder `model_dir` and
 /// writes a complete model folder to `out_dir`: merged weights in their stored dtype (computed in

@@ -14,10 +14,9 @@ namespace wick::lora {
 
 namespace fs = std::filesystem;
 
-int64_t merge_adapter_into_checkpoint(const fs::path& model_dir, const fs::path& adapter_dir,
-                                      const fs::path& out_dir) {
+std::map<std::string, Tensor> merged_weights(const io::Checkpoint& ck, const fs::path& model_dir,
+                                             const fs::path& adapter_dir) {
   const LoraConfig cfg = read_adapter_config(adapter_dir);
-  auto ck = io::load_checkpoint(model_dir);
   auto ad = io::SafeTensorsFile::open(adapter_dir / "adapter_model.safetensors");
   const std::string prefix = "base_model.model.";
   // layer path -> (A name, B name)
@@ -63,6 +62,13 @@ int64_t merge_adapter_into_checkpoint(const fs::path& model_dir, const fs::path&
     m.eval();
     merged[wkey] = m;
   }
+  return merged;
+}
+
+int64_t merge_adapter_into_checkpoint(const fs::path& model_dir, const fs::path& adapter_dir,
+                                      const fs::path& out_dir) {
+  auto ck = io::load_checkpoint(model_dir);
+  const std::map<std::string, Tensor> merged = merged_weights(ck, model_dir, adapter_dir);
   if (fs::exists(out_dir) && !(fs::is_directory(out_dir) && fs::is_empty(out_dir)))
     fail<IoError>("merge", "output folder '{}' exists and is not empty", out_dir.string());
   fs::path tmp = out_dir;
