@@ -5,6 +5,7 @@
 
 #include "testing/testing.h"
 #include "wick/core/autograd.h"
+#include "wick/core/backend.h"
 #include "wick/core/graph.h"
 #include "wick/core/primitive.h"
 #include "wick/lora/lora.h"
@@ -131,6 +132,76 @@ TEST(CheckedDevice, LoraTrainingStepEqualsTheCpus) {
   ASSERT_FALSE(a.second.empty());
   for (size_t i = 0; i < a.second.size(); ++i)
     EXPECT_TRUE(testing::allclose(b.second[i], a.second[i], 0, 0)) << "gradient " << i;
+}
+
+// ---- CUDA: the same model checks against the CPU, within f32 tolerances (cuBLAS sums in
+// another order), and with no primitive of these paths falling back to host copies.
+
+#ifdef WICK_HAS_CUDA
+}  // namespace
+}  // namespace wick
+#include "wick/backend/cuda/cuda_backend.h"
+namespace wick {
+namespace {
+int64_t cuda_fallbacks() { return cuda::host_fallbacks(); }
+std::string cuda_fallback_report() { return cuda::host_fallback_report(); }
+#else
+int64_t cuda_fallbacks() { return 0; }
+std::string cuda_fallback_report() { return {}; }
+#endif
+
+bool cuda_usable() {
+  Backend* b = find_backend(DeviceType::cuda);
+  return b && b->device_count() > 0;
+}
+#define WICK_SKIP_WITHOUT_CUDA()                                  \
+  if (!cuda_usable())                                             \
+  GTEST_SKIP() << "no usable CUDA device in this build/machine: " \
+                  "CUDA model tests skipped"
+
+TEST(CudaDevice, GreedyDecodingMatchesTheCpu) {
+  WICK_SKIP_WITHOUT_CUDA();
+  for (const char* name : {"llama", "mistral", "qwen2", "qwen3", "llama_tied"}) {
+    SCOPED_TRACE(name);
+    auto cpu = models::load_causal_lm(fixture(name));
+    auto dev = models::load_causal_lm(fixture(name));
+    dev->to(Device::cuda());
+    auto a = greedy(*cpu, 6, Device::cpu());
+    const int64_t before = cuda_fallbacks();
+    auto b = greedy(*dev, 6, Device::cuda());
+    EXPECT_EQ(cuda_fallbacks(), before) << "host fallbacks: " << cuda_fallback_report();
+    EXPECT_EQ(a.first, b.first);
+    EXPECT_TRUE(testing::allclose(b.second, a.second, 1e-4, 1e-4));
+  }
+}
+
+TEST(CudaDevice, Bf16GreedyDecodingRuns) {
+  WICK_SKIP_WITHOUT_CUDA();
+  auto cpu = models::load_causal_lm(fixture("llama_bf16"));
+  auto dev = models::load_causal_lm(fixture("llama_bf16"));
+  dev->to(Device::cuda());
+  auto a = greedy(*cpu, 4, Device::cpu());
+  auto b = greedy(*dev, 4, Device::cuda());
+  // bf16 rounding differs with the summation order: compare the logits loosely.
+  EXPECT_TRUE(testing::allclose(b.second, a.second, 5e-2, 5e-2));
+}
+
+TEST(CudaDevice, LoraTrainingStepMatchesTheCpu) {
+  WICK_SKIP_WITHOUT_CUDA();
+  for (const char* name : {"llama", "qwen2"}) {
+    SCOPED_TRACE(name);
+    auto cpu = models::load_causal_lm(fixture(name));
+    auto dev = models::load_causal_lm(fixture(name));
+    auto a = lora_step(*cpu, Device::cpu());
+    const int64_t before = cuda_fallbacks();
+    auto b = lora_step(*dev, Device::cuda());
+    EXPECT_EQ(cuda_fallbacks(), before) << "host fallbacks: " << cuda_fallback_report();
+    EXPECT_TRUE(std::isfinite(b.first));
+    EXPECT_NEAR(b.first, a.first, 1e-5 * std::abs(a.first));
+    ASSERT_EQ(a.second.size(), b.second.size());
+    for (size_t i = 0; i < a.second.size(); ++i)
+      EXPECT_TRUE(testing::allclose(b.second[i], a.second[i], 1e-5, 1e-3)) << "gradient " << i;
+  }
 }
 
 }  // namespace

@@ -44,9 +44,9 @@ void launch_copy_cast(DType in, DType out_dt, const void* x, const Strided& xs, 
 /// Like launch_copy_cast with the destination offset (in elements) read from a device i64 scalar
 /// times `offset_stride`, checked against `limit` positions of `count` (kv_cache_write); a bad
 /// offset sets *error to 1.
-void launch_copy_at_offset(DType dt, const void* x, const Strided& xs, void* out,
-                           const Strided& os, const int64_t* offset, int64_t offset_stride,
-                           int64_t count, int64_t limit, int* error, int64_t n, cudaStream_t s);
+void launch_copy_at_offset(DType dt, const void* x, const Strided& xs, void* out, const Strided& os,
+                           const int64_t* offset, int64_t offset_stride, int64_t count,
+                           int64_t limit, int* error, int64_t n, cudaStream_t s);
 void launch_fill(DType dt, double v, void* out, int64_t n, cudaStream_t s);
 void launch_arange(DType dt, double start, double step, void* out, int64_t n, cudaStream_t s);
 /// Counter-based draws equal to the CPU's (core/random.h): key is a device i64 [2].
@@ -72,9 +72,8 @@ struct Coords {
   int64_t x_stride[kMaxDims] = {}, i_stride[kMaxDims] = {}, s_stride[kMaxDims] = {};
 };
 /// out[p] (row-major over c.shape) = x[p with p[axis] = idx[p]].
-void launch_take_along_axis(DType dt, const void* x, DType idx_dt, const void* idx,
-                            const Coords& c, int64_t limit, void* out, int* error,
-                            cudaStream_t s);
+void launch_take_along_axis(DType dt, const void* x, DType idx_dt, const void* idx, const Coords& c,
+                            int64_t limit, void* out, int* error, cudaStream_t s);
 /// acc[p with p[axis] = idx[p]] += src[p] over c.shape with atomics; acc is f32 when src is
 /// 16-bit (acc_f32), else src's dtype.
 void launch_scatter_add(DType src_dt, const void* src, DType idx_dt, const void* idx,

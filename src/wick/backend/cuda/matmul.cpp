@@ -26,8 +26,8 @@ void gemm(DeviceState& d, DType dt, bool trans_a, bool trans_b, int64_t m, int64
   if (dt == DType::bf16) t = CUDA_R_16BF;
   if (dt == DType::f16) t = CUDA_R_16F;
   check_blas(cublasGemmStridedBatchedEx(d.blas, ob, oa, int(n), int(m), int(k), &alpha, b, t,
-                                        int(ldb), sb, a, t, int(lda), sa, &beta, c, t, int(ldc),
-                                        sc, int(batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                                        int(ldb), sb, a, t, int(lda), sa, &beta, c, t, int(ldc), sc,
+                                        int(batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
              "matmul");
 }
 

@@ -24,12 +24,11 @@ std::optional<std::vector<Strided>> describe_strides(const std::vector<const Str
   std::vector<std::vector<int64_t>> strides(ts.size());
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 1) continue;
-    const bool merge =
-        !dims.empty() && [&] {
-          for (size_t k = 0; k < ts.size(); ++k)
-            if (strides[k].back() != (*ts[k])[d] * shape[d]) return false;
-          return true;
-        }();
+    const bool merge = !dims.empty() && [&] {
+      for (size_t k = 0; k < ts.size(); ++k)
+        if (strides[k].back() != (*ts[k])[d] * shape[d]) return false;
+      return true;
+    }();
     if (merge) {
       dims.back() *= shape[d];
       for (size_t k = 0; k < ts.size(); ++k) strides[k].back() = (*ts[k])[d];

@@ -59,8 +59,8 @@ void ew_clamp(const Primitive& p, const Ins& in, const Ins& out) {
   auto d = operands(in, out[0]);
   if (!d) return host_fallback(p, in, out);
   const auto& c = prim_as<prims::Clamp>(p);
-  launch_clamp(in[0].dtype(), dptr(in[0]), (*d)[0], c.lo, c.hi, dptr_mut(out[0]),
-               out[0].numel(), stream_of(in[0]));
+  launch_clamp(in[0].dtype(), dptr(in[0]), (*d)[0], c.lo, c.hi, dptr_mut(out[0]), out[0].numel(),
+               stream_of(in[0]));
   check_launch("clamp");
 }
 

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "wick/backend/cuda/cuda_backend.h"
+#include "wick/backend/cuda/layers.h"
 #include "wick/backend/cuda/register.h"
 #include "wick/core/primitive.h"
 #include "wick/ops/views.h"
@@ -36,6 +37,8 @@ const char* error_text(int code) {
       return "kv_cache_write: positions outside the cache";
     case kErrTarget:
       return "cross_entropy: a target is outside [0, vocabulary) and not ignore_index";
+    case kErrAttentionLength:
+      return "cached_attention: the cache length is outside [query rows, cache size]";
     default:
       return "a kernel reported an error";
   }
@@ -55,8 +58,7 @@ void check(cudaError_t e, const char* what) {
 }
 
 void check_blas(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS)
-    fail<BackendError>("cuda", "{}: cuBLAS status {}", what, int(s));
+  if (s != CUBLAS_STATUS_SUCCESS) fail<BackendError>("cuda", "{}: cuBLAS status {}", what, int(s));
 }
 
 void check_launch(const char* what) { check(cudaGetLastError(), what); }
@@ -174,16 +176,17 @@ void host_fallback(const Primitive& p, const std::vector<Tensor>& in,
                    const std::vector<Tensor>& out) {
   g_fallbacks[size_t(p.kind())].fetch_add(1, std::memory_order_relaxed);
   Kernel k = backend_for(DeviceType::cpu).kernel(p.kind());
-  if (!k)
-    fail<NotImplemented>(p.name(), "no kernel on cuda and none on the cpu to fall back to");
+  if (!k) fail<NotImplemented>(p.name(), "no kernel on cuda and none on the cpu to fall back to");
   std::vector<Tensor> hin, hout;
   {
     EagerMode lazy(false);
-    for (const auto& t : in) hin.push_back(t.device().type == DeviceType::cpu ? t : t.to(Device::cpu()));
+    for (const auto& t : in)
+      hin.push_back(t.device().type == DeviceType::cpu ? t : t.to(Device::cpu()));
     eval(hin);
   }
   auto slot = std::make_shared<HostSlot>(p.kind());
-  for (const auto& o : out) hout.push_back(Tensor::make(o.shape(), o.dtype(), Device::cpu(), slot, {}));
+  for (const auto& o : out)
+    hout.push_back(Tensor::make(o.shape(), o.dtype(), Device::cpu(), slot, {}));
   if (p.effect() == Effect::writes_input) hout[0].share_buffer(hin[0]);
   k(p, hin, hout);
   Backend& cuda = backend_for(DeviceType::cuda);

@@ -22,7 +22,6 @@ struct DeviceState {
   int* error = nullptr;  // device flag a kernel sets on bad input (kErr*), read at sync points
 };
 
-
 /// The state of device `index` (created on first use; makes it current).
 DeviceState& state(int index);
 /// The compute stream of a tensor's device (and makes that device current).

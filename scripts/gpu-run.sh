@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One command on the GPU host: unpack the carried Debian packages (.device-deps, see
+# ../shared/gpu/README.md and docs/performance.md), build wick with CUDA (sm_90 unless
+# CUDA_ARCH says otherwise), run the CUDA test suite (the backend harness over every primitive,
+# the model/LoRA goldens on the GPU, compute-sanitizer on a slice of the op suite), then the
+# benchmarks with the PyTorch reference in the same run. Results go to $OUT (or gpu-results/).
+#   scripts/gpu-run.sh [build] [test] [sanitize] [bench]    (default: build test bench)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/gpu-results}
+mkdir -p "$OUT"
+stages=${*:-build test bench}
+log() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$OUT/summary.txt"; }
+
+if [ -d .device-deps ]; then
+  mkdir -p /opt/deps
+  for f in .device-deps/*.deb; do dpkg -x "$f" /opt/deps; done
+  export CMAKE_PREFIX_PATH=/opt/deps/usr
+  export PKG_CONFIG_PATH=/opt/deps/usr/lib/x86_64-linux-gnu/openblas-openmp/pkgconfig:/opt/deps/usr/lib/x86_64-linux-gnu/pkgconfig:/opt/deps/usr/share/pkgconfig
+  export PKG_CONFIG_SYSROOT_DIR=/opt/deps
+  export LD_LIBRARY_PATH=/opt/deps/usr/lib/x86_64-linux-gnu:/opt/deps/usr/lib/x86_64-linux-gnu/openblas-openmp:${LD_LIBRARY_PATH:-}
+  export LIBRARY_PATH=/opt/deps/usr/lib/x86_64-linux-gnu:/opt/deps/usr/lib/x86_64-linux-gnu/openblas-openmp
+fi
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/card.txt"
+B=build-cuda
+for s in $stages; do
+  case $s in
+    build)
+      log "configure + build (CUDA_ARCH=${CUDA_ARCH:-90})"
+      cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DWICK_CUDA=ON \
+        -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" -DWICK_BUILD_BENCH=OFF \
+        -DWICK_BUILD_EXAMPLES=OFF >"$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
+      ninja -C $B -j"$(nproc)" wick_cli wick_backend_tests wick_models_tests >"$OUT/build.log" 2>&1 || { grep -E "error|FAILED" -A5 "$OUT/build.log" | head -60; exit 1; }
+      log "built" ;;
+    test)
+      log "backend harness (every primitive on cuda vs the CPU)"
+      $B/tests/wick_backend_tests --gtest_brief=1 >"$OUT/backend_tests.txt" 2>&1
+      log "backend harness rc=$?"; grep -E "FAILED|PASSED|Failure|Expected|Which is|worst" "$OUT/backend_tests.txt" | head -80
+      log "model goldens on the GPU"
+      $B/tests/wick_models_tests --gtest_filter='CudaDevice.*:CheckedDevice.*' >"$OUT/model_tests.txt" 2>&1
+      log "model tests rc=$?"; grep -E "OK|FAILED|Failure|fallback|Expected|Which is|worst|SKIP" "$OUT/model_tests.txt" | head -60 ;;
+    sanitize)
+      log "compute-sanitizer on the op suite (a slice)"
+      compute-sanitizer --tool memcheck --error-exitcode 9 $B/tests/wick_backend_tests \
+        --gtest_filter="${SANITIZE_FILTER:-*}" --gtest_brief=1 >"$OUT/sanitizer.txt" 2>&1
+      log "compute-sanitizer rc=$?"; tail -20 "$OUT/sanitizer.txt" ;;
+    bench)
+      log "benchmarks"
+      if [ -x bench/gpu/run.sh ]; then bash bench/gpu/run.sh $B "$OUT"; else log "no bench/gpu/run.sh"; fi ;;
+  esac
+done
+log "done"
