@@ -4,7 +4,7 @@
 # CUDA_ARCH says otherwise), run the CUDA test suite (the backend harness over every primitive,
 # the model/LoRA goldens on the GPU, compute-sanitizer on a slice of the op suite), then the
 # benchmarks with the PyTorch reference in the same run. Results go to $OUT (or gpu-results/).
-#   scripts/gpu-run.sh [build] [test] [sanitize] [bench]    (default: build test bench)
+#   scripts/gpu-run.sh [build] [test] [sanitize] [profile] [bench]   (default: build test bench)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-results}
@@ -44,6 +44,23 @@ for s in $stages; do
       compute-sanitizer --tool memcheck --error-exitcode 9 $B/tests/wick_backend_tests \
         --gtest_filter="${SANITIZE_FILTER:-*}" --gtest_brief=1 >"$OUT/sanitizer.txt" 2>&1
       log "compute-sanitizer rc=$?"; tail -20 "$OUT/sanitizer.txt" ;;
+    profile)
+      log "nsys profile of wick's decode and training step (Qwen2-0.5B shape)"
+      M=/tmp/wick-bench-qwen2-0.5b; mkdir -p $M
+      [ -f $M/model.safetensors ] || python3 bench/gpu/torch_ref.py $M qwen2-0.5b --make-only 2>/dev/null
+      NSYS=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1)
+      if [ -n "$NSYS" ]; then
+        for w in "decode:16 64 0 0" "train:16 1 8 512"; do
+          name=${w%%:*}; args=${w#*:}
+          "$NSYS" profile -o "$OUT/prof_$name" --force-overwrite true -t cuda,osrt \
+            $B/wick_gpu_bench $M cuda $args >"$OUT/profile_$name.txt" 2>&1
+          "$NSYS" stats -r cuda_gpu_kern_sum,cuda_api_sum -f csv -o "$OUT/prof_$name" \
+            "$OUT/prof_$name.nsys-rep" >/dev/null 2>&1
+          rm -f "$OUT/prof_$name.nsys-rep" "$OUT"/*.sqlite
+          cat "$OUT/profile_$name.txt"
+          for f in "$OUT"/prof_"$name"_*.csv; do echo "-- $f"; head -16 "$f" | cut -c1-200; done
+        done
+      else log "no nsys on this host"; fi ;;
     bench)
       log "benchmarks"
       if [ -x bench/gpu/run.sh ]; then bash bench/gpu/run.sh $B "$OUT"; else log "no bench/gpu/run.sh"; fi ;;

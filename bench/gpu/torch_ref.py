@@ -27,6 +27,8 @@ def main():
     model = Qwen2ForCausalLM(cfg).to(torch.bfloat16)
     if not os.path.exists(os.path.join(out_dir, "model.safetensors")):
         model.save_pretrained(out_dir, safe_serialization=True)
+    if "--make-only" in sys.argv:
+        return
     dev = "cuda"
     model = model.to(dev).eval()
     card = torch.cuda.get_device_name()
