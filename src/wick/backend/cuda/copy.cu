@@ -149,20 +149,20 @@ void launch_copy_cast(DType in, DType out_dt, const void* x, const Strided& xs, 
     dispatch_all_types(out_dt, [&](auto di) {
       using D = decltype(di);
       copy_kernel<S, D><<<blocks_for(n, 4), kThreads, 0, s>>>(static_cast<const S*>(x), xs,
-                                                               static_cast<D*>(out), os, n);
+                                                              static_cast<D*>(out), os, n);
     });
   });
 }
 
-void launch_copy_at_offset(DType dt, const void* x, const Strided& xs, void* out,
-                           const Strided& os, const int64_t* offset, int64_t offset_stride,
-                           int64_t count, int64_t limit, int* error, int64_t n, cudaStream_t s) {
+void launch_copy_at_offset(DType dt, const void* x, const Strided& xs, void* out, const Strided& os,
+                           const int64_t* offset, int64_t offset_stride, int64_t count,
+                           int64_t limit, int* error, int64_t n, cudaStream_t s) {
   if (n == 0) return;
   dispatch_all_types(dt, [&](auto tag) {
     using T = decltype(tag);
-    copy_at_offset_kernel<T><<<blocks_for(n, 4), kThreads, 0, s>>>(
-        static_cast<const T*>(x), xs, static_cast<T*>(out), os, offset, offset_stride, count,
-        limit, error, n);
+    copy_at_offset_kernel<T>
+        <<<blocks_for(n, 4), kThreads, 0, s>>>(static_cast<const T*>(x), xs, static_cast<T*>(out),
+                                               os, offset, offset_stride, count, limit, error, n);
   });
 }
 
@@ -188,8 +188,8 @@ void launch_random(bool normal, double a, double b, const int64_t* key, DType dt
   if (n == 0) return;
   dispatch_float_types(dt, [&](auto tag) {
     using T = decltype(tag);
-    random_kernel<T><<<blocks_for(n, 4), kThreads, 0, s>>>(normal, a, b, key,
-                                                            static_cast<T*>(out), n);
+    random_kernel<T>
+        <<<blocks_for(n, 4), kThreads, 0, s>>>(normal, a, b, key, static_cast<T*>(out), n);
   });
 }
 
@@ -198,8 +198,8 @@ void launch_dropout(DType dt, const void* x, const int64_t* key, double p, doubl
   if (n == 0) return;
   dispatch_float_types(dt, [&](auto tag) {
     using T = decltype(tag);
-    dropout_kernel<T><<<blocks_for(n, 4), kThreads, 0, s>>>(static_cast<const T*>(x), key, p,
-                                                             scale, static_cast<T*>(out), n);
+    dropout_kernel<T><<<blocks_for(n, 4), kThreads, 0, s>>>(static_cast<const T*>(x), key, p, scale,
+                                                            static_cast<T*>(out), n);
   });
 }
 
@@ -210,7 +210,7 @@ void launch_tri(DType dt, const void* x, int64_t batch, int64_t rows, int64_t co
   dispatch_all_types(dt, [&](auto tag) {
     using T = decltype(tag);
     tri_kernel<T><<<blocks_for(n, 4), kThreads, 0, s>>>(static_cast<const T*>(x), rows, cols, k,
-                                                         upper, static_cast<T*>(out), n);
+                                                        upper, static_cast<T*>(out), n);
   });
 }
 

@@ -10,40 +10,91 @@ namespace {
 
 // Unary op codes follow wick::UnaryOp's order.
 enum U : int {
-  u_neg, u_abs, u_exp, u_log, u_sqrt, u_rsqrt, u_sin, u_cos, u_tanh, u_sigmoid, u_relu, u_silu,
-  u_gelu, u_gelu_tanh, u_square, u_log1p, u_expm1, u_sign, u_logical_not, u_erf
+  u_neg,
+  u_abs,
+  u_exp,
+  u_log,
+  u_sqrt,
+  u_rsqrt,
+  u_sin,
+  u_cos,
+  u_tanh,
+  u_sigmoid,
+  u_relu,
+  u_silu,
+  u_gelu,
+  u_gelu_tanh,
+  u_square,
+  u_log1p,
+  u_expm1,
+  u_sign,
+  u_logical_not,
+  u_erf
 };
 // Binary op codes follow wick::BinaryOp's order.
 enum B : int {
-  b_add, b_sub, b_mul, b_div, b_max, b_min, b_pow, b_eq, b_ne, b_lt, b_le, b_gt, b_ge, b_and, b_or
+  b_add,
+  b_sub,
+  b_mul,
+  b_div,
+  b_max,
+  b_min,
+  b_pow,
+  b_eq,
+  b_ne,
+  b_lt,
+  b_le,
+  b_gt,
+  b_ge,
+  b_and,
+  b_or
 };
 
 template <class C>
 __device__ __forceinline__ C unary_float(int op, C x) {
   switch (op) {
-    case u_neg: return -x;
-    case u_abs: return x < C(0) ? -x : x;
-    case u_exp: return exp(x);
-    case u_log: return log(x);
-    case u_sqrt: return sqrt(x);
-    case u_rsqrt: return C(1) / sqrt(x);
-    case u_sin: return sin(x);
-    case u_cos: return cos(x);
-    case u_tanh: return tanh(x);
-    case u_sigmoid: return C(1) / (C(1) + exp(-x));
-    case u_relu: return x > C(0) ? x : (x == x ? C(0) : x);
-    case u_silu: return x / (C(1) + exp(-x));
-    case u_gelu: return C(0.5) * x * (C(1) + erf(x * C(0.70710678118654752440)));
+    case u_neg:
+      return -x;
+    case u_abs:
+      return x < C(0) ? -x : x;
+    case u_exp:
+      return exp(x);
+    case u_log:
+      return log(x);
+    case u_sqrt:
+      return sqrt(x);
+    case u_rsqrt:
+      return C(1) / sqrt(x);
+    case u_sin:
+      return sin(x);
+    case u_cos:
+      return cos(x);
+    case u_tanh:
+      return tanh(x);
+    case u_sigmoid:
+      return C(1) / (C(1) + exp(-x));
+    case u_relu:
+      return x > C(0) ? x : (x == x ? C(0) : x);
+    case u_silu:
+      return x / (C(1) + exp(-x));
+    case u_gelu:
+      return C(0.5) * x * (C(1) + erf(x * C(0.70710678118654752440)));
     case u_gelu_tanh: {
       const C k = C(0.79788456080286535588);
       return C(0.5) * x * (C(1) + tanh(k * (x + C(0.044715) * x * x * x)));
     }
-    case u_square: return x * x;
-    case u_log1p: return log1p(x);
-    case u_expm1: return expm1(x);
-    case u_sign: return x > C(0) ? C(1) : (x < C(0) ? C(-1) : x);
-    case u_logical_not: return C(x == C(0));
-    case u_erf: return erf(x);
+    case u_square:
+      return x * x;
+    case u_log1p:
+      return log1p(x);
+    case u_expm1:
+      return expm1(x);
+    case u_sign:
+      return x > C(0) ? C(1) : (x < C(0) ? C(-1) : x);
+    case u_logical_not:
+      return C(x == C(0));
+    case u_erf:
+      return erf(x);
   }
   return x;
 }
@@ -53,11 +104,16 @@ template <class C>
 __device__ __forceinline__ C unary_int(int op, C x) {
   using W = std::make_unsigned_t<C>;
   switch (op) {
-    case u_neg: return C(W(0) - W(x));
-    case u_abs: return x < 0 ? C(W(0) - W(x)) : x;
-    case u_square: return C(W(x) * W(x));
-    case u_sign: return x > 0 ? C(1) : (x < 0 ? C(-1) : C(0));
-    case u_logical_not: return C(x == 0);
+    case u_neg:
+      return C(W(0) - W(x));
+    case u_abs:
+      return x < 0 ? C(W(0) - W(x)) : x;
+    case u_square:
+      return C(W(x) * W(x));
+    case u_sign:
+      return x > 0 ? C(1) : (x < 0 ? C(-1) : C(0));
+    case u_logical_not:
+      return C(x == 0);
   }
   return x;
 }
@@ -83,23 +139,35 @@ __device__ __forceinline__ C binary_arith(int op, C a, C b) {
   if constexpr (std::is_integral_v<C>) {
     using W = std::make_unsigned_t<C>;
     switch (op) {
-      case b_add: return C(W(a) + W(b));
-      case b_sub: return C(W(a) - W(b));
-      case b_mul: return C(W(a) * W(b));
-      case b_max: return a > b ? a : b;
-      case b_min: return a < b ? a : b;
+      case b_add:
+        return C(W(a) + W(b));
+      case b_sub:
+        return C(W(a) - W(b));
+      case b_mul:
+        return C(W(a) * W(b));
+      case b_max:
+        return a > b ? a : b;
+      case b_min:
+        return a < b ? a : b;
     }
     return a;
   } else {
     switch (op) {
-      case b_add: return a + b;
-      case b_sub: return a - b;
-      case b_mul: return a * b;
-      case b_div: return a / b;
+      case b_add:
+        return a + b;
+      case b_sub:
+        return a - b;
+      case b_mul:
+        return a * b;
+      case b_div:
+        return a / b;
       // NaN propagates as on the CPU.
-      case b_max: return (a != a || b != b) ? a + b : (a > b ? a : b);
-      case b_min: return (a != a || b != b) ? a + b : (a < b ? a : b);
-      case b_pow: return pow(a, b);
+      case b_max:
+        return (a != a || b != b) ? a + b : (a > b ? a : b);
+      case b_min:
+        return (a != a || b != b) ? a + b : (a < b ? a : b);
+      case b_pow:
+        return pow(a, b);
     }
     return a;
   }
@@ -108,14 +176,22 @@ __device__ __forceinline__ C binary_arith(int op, C a, C b) {
 template <class C>
 __device__ __forceinline__ bool binary_compare(int op, C a, C b) {
   switch (op) {
-    case b_eq: return a == b;
-    case b_ne: return a != b;
-    case b_lt: return a < b;
-    case b_le: return a <= b;
-    case b_gt: return a > b;
-    case b_ge: return a >= b;
-    case b_and: return a != C(0) && b != C(0);
-    case b_or: return a != C(0) || b != C(0);
+    case b_eq:
+      return a == b;
+    case b_ne:
+      return a != b;
+    case b_lt:
+      return a < b;
+    case b_le:
+      return a <= b;
+    case b_gt:
+      return a > b;
+    case b_ge:
+      return a >= b;
+    case b_and:
+      return a != C(0) && b != C(0);
+    case b_or:
+      return a != C(0) || b != C(0);
   }
   return false;
 }
@@ -187,13 +263,17 @@ void launch_unary(int op, DType dt, const void* x, const Strided& xs, void* out,
   auto go = [&](auto tag) {
     using T = decltype(tag);
     unary_kernel<T><<<blocks_for(n, 4), kThreads, 0, s>>>(op, static_cast<const T*>(x), xs,
-                                                           static_cast<T*>(out), n);
+                                                          static_cast<T*>(out), n);
   };
   switch (dt) {
-    case DType::i32: return go(int32_t{});
-    case DType::i64: return go(int64_t{});
-    case DType::boolean: return go(bool{});
-    default: return dispatch_float_types(dt, go);
+    case DType::i32:
+      return go(int32_t{});
+    case DType::i64:
+      return go(int64_t{});
+    case DType::boolean:
+      return go(bool{});
+    default:
+      return dispatch_float_types(dt, go);
   }
 }
 
@@ -213,9 +293,9 @@ void launch_binary(int op, DType in, DType out_dt, const void* a, const Strided&
   auto go = [&](auto tag) {
     using T = decltype(tag);
     if (out_dt == DType::boolean) {
-      binary_kernel<T, bool><<<blocks_for(n, 4), kThreads, 0, s>>>(
-          op, static_cast<const T*>(a), as, static_cast<const T*>(b), bs, static_cast<bool*>(out),
-          n);
+      binary_kernel<T, bool><<<blocks_for(n, 4), kThreads, 0, s>>>(op, static_cast<const T*>(a), as,
+                                                                   static_cast<const T*>(b), bs,
+                                                                   static_cast<bool*>(out), n);
     } else if constexpr (!std::is_same_v<T, bool>) {
       binary_kernel<T, T><<<blocks_for(n, 4), kThreads, 0, s>>>(
           op, static_cast<const T*>(a), as, static_cast<const T*>(b), bs, static_cast<T*>(out), n);
@@ -230,7 +310,7 @@ void launch_pow_scalar(DType dt, const void* x, const Strided& xs, double p, voi
   dispatch_float_types(dt, [&](auto tag) {
     using T = decltype(tag);
     pow_scalar_kernel<T><<<blocks_for(n, 4), kThreads, 0, s>>>(static_cast<const T*>(x), xs, p,
-                                                                static_cast<T*>(out), n);
+                                                               static_cast<T*>(out), n);
   });
 }
 
@@ -240,7 +320,7 @@ void launch_clamp(DType dt, const void* x, const Strided& xs, double lo, double 
   dispatch_float_types(dt, [&](auto tag) {
     using T = decltype(tag);
     clamp_kernel<T><<<blocks_for(n, 4), kThreads, 0, s>>>(static_cast<const T*>(x), xs, lo, hi,
-                                                           static_cast<T*>(out), n);
+                                                          static_cast<T*>(out), n);
   });
 }
 
@@ -250,8 +330,8 @@ void launch_where(DType dt, const void* c, const Strided& cs, const void* a, con
   dispatch_all_types(dt, [&](auto tag) {
     using T = decltype(tag);
     where_kernel<T><<<blocks_for(n, 4), kThreads, 0, s>>>(
-        static_cast<const bool*>(c), cs, static_cast<const T*>(a), as, static_cast<const T*>(b),
-        bs, static_cast<T*>(out), n);
+        static_cast<const bool*>(c), cs, static_cast<const T*>(a), as, static_cast<const T*>(b), bs,
+        static_cast<T*>(out), n);
   });
 }
 

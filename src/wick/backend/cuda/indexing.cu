@@ -29,8 +29,8 @@ __global__ void take_kernel(const T* x, int64_t n, int64_t inner, const I* idx, 
 }
 
 // Offsets of index-space element e into x (with the axis coordinate left out), idx and src.
-__device__ __forceinline__ void coords_offsets(const Coords& c, int64_t e, int64_t& xo,
-                                               int64_t& io, int64_t& so) {
+__device__ __forceinline__ void coords_offsets(const Coords& c, int64_t e, int64_t& xo, int64_t& io,
+                                               int64_t& so) {
   xo = io = so = 0;
   for (int d = c.ndim - 1; d >= 0; --d) {
     const int64_t q = e / c.shape[d], p = e - q * c.shape[d];
@@ -97,9 +97,8 @@ void launch_take(DType dt, const void* x, int64_t outer, int64_t n, int64_t inne
   });
 }
 
-void launch_take_along_axis(DType dt, const void* x, DType idx_dt, const void* idx,
-                            const Coords& c, int64_t limit, void* out, int* error,
-                            cudaStream_t s) {
+void launch_take_along_axis(DType dt, const void* x, DType idx_dt, const void* idx, const Coords& c,
+                            int64_t limit, void* out, int* error, cudaStream_t s) {
   const int64_t total = numel(c);
   if (total == 0) return;
   dispatch_index_type(idx_dt, [&](auto itag) {
