@@ -4,7 +4,8 @@
 # CUDA_ARCH says otherwise), run the CUDA test suite (the backend harness over every primitive,
 # the model/LoRA goldens on the GPU, compute-sanitizer on a slice of the op suite), then the
 # benchmarks with the PyTorch reference in the same run. Results go to $OUT (or gpu-results/).
-#   scripts/gpu-run.sh [build] [test] [sanitize] [profile] [bench]   (default: build test bench)
+#   scripts/gpu-run.sh [build] [test] [sanitize] [profile] [formats] [bench]
+#   (default: build test bench)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-results}
@@ -30,7 +31,7 @@ for s in $stages; do
       cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DWICK_CUDA=ON \
         -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" -DWICK_BUILD_BENCH=OFF \
         -DWICK_BUILD_EXAMPLES=OFF -DWICK_WERROR=OFF >"$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
-      ninja -C $B -j"$(nproc)" wick_cli wick_backend_tests wick_models_tests wick_gpu_bench >"$OUT/build.log" 2>&1 || { grep -E "error|FAILED" -A5 "$OUT/build.log" | head -60; exit 1; }
+      ninja -C $B -j"$(nproc)" wick_cli wick_backend_tests wick_models_tests wick_gpu_bench wick_logits >"$OUT/build.log" 2>&1 || { grep -E "error|FAILED" -A5 "$OUT/build.log" | head -60; exit 1; }
       log "built" ;;
     test)
       log "backend harness (every primitive on cuda vs the CPU)"
@@ -61,6 +62,10 @@ for s in $stages; do
           for f in "$OUT"/prof_"$name"_*.csv; do echo "-- $f"; head -16 "$f" | cut -c1-200; done
         done
       else log "no nsys on this host"; fi ;;
+    formats)
+      log "formats both ways: PEFT loads wick's adapter, transformers loads wick's merge"
+      bash bench/gpu/formats_check.sh $B "$OUT"
+      log "formats rc=$?" ;;
     bench)
       log "benchmarks"
       if [ -x bench/gpu/run.sh ]; then bash bench/gpu/run.sh $B "$OUT"; else log "no bench/gpu/run.sh"; fi ;;
