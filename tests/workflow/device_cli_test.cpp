@@ -184,6 +184,30 @@ TEST(WorkflowDevice, AnUnusableDeviceIsOneLineNamingTheUsableOnes) {
 // ---- Library: the embedder, the generator and the batched forward of `wick serve` with their
 // model on checked:0 equal the CPU.
 
+TEST(LibraryDevice, SelectDeviceAcceptsOnlyUsableDevices) {
+  EXPECT_EQ(select_device("auto"), default_device());
+  EXPECT_EQ(select_device("cpu"), Device::cpu());
+  EXPECT_EQ(select_device("checked:0"), Device::checked(0));
+  EXPECT_EQ(select_device("checked"), Device::checked(0));
+  const auto usable = available_devices();
+  bool cuda_usable = false;
+  for (Device d : usable) cuda_usable |= d.type == DeviceType::cuda;
+  EXPECT_EQ(default_device(), cuda_usable ? Device::cuda(0) : Device::cpu());
+  if (!cuda_usable) {
+    EXPECT_THROW(select_device("cuda"), ValueError);
+  }
+  for (const char* bad : {"checked:1", "cuda:99", "tpu", "cpu:0x", ""}) {
+    SCOPED_TRACE(bad);
+    try {
+      select_device(bad);
+      ADD_FAILURE() << "accepted";
+    } catch (const ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find("usable devices: auto, cpu"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 TEST(LibraryDevice, EmbedderRunsOnTheCheckedDevice) {
   const std::vector<std::string> texts = {"a cat", "the quick brown fox jumps", "hi"};
   for (const char* name : {"bert_mean", "qwen3_embedding"}) {
