@@ -5,6 +5,8 @@
 // batched (serve) forward run with a model on checked:0.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
 #include <span>
 
 #include "wick/core/backend.h"
