@@ -155,6 +155,21 @@ TEST(WorkflowDevice, FullFineTuningSavesIdenticalWeightsFromTheCheckedDevice) {
             dev_file_bytes(root / "cpu/model.safetensors"));
 }
 
+TEST(WorkflowDevice, QuickstartWritesIdenticalModelsOnTheCheckedDevice) {
+  if (!fs::exists("/usr/share/wordnet/index.noun") || !fs::exists("/usr/bin/bible"))
+    GTEST_SKIP() << "wordnet or bible-kjv not installed";
+  const fs::path root = testing::temp_dir("wf_device_quickstart");
+  fs::remove_all(root);
+  for (const char* dev : {"cpu", "checked:0"}) {
+    const CliRun r =
+        wf_cli("quickstart --tiny --threads 1 --out " + (root / dev).string() + " --device " + dev);
+    ASSERT_EQ(r.rc, 0) << dev << "\n" << r.out;
+  }
+  for (const char* f : {"base-model/model.safetensors", "adapter/adapter_model.safetensors",
+                        "merged-model/model.safetensors"})
+    EXPECT_EQ(dev_file_bytes(root / "cpu" / f), dev_file_bytes(root / "checked:0" / f)) << f;
+}
+
 TEST(WorkflowDevice, AnUnusableDeviceIsOneLineNamingTheUsableOnes) {
   bool cuda_usable = false;
   for (Device d : available_devices()) cuda_usable |= d.type == DeviceType::cuda;
