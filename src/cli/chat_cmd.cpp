@@ -34,7 +34,7 @@ void register_chat(CLI::App& app) {
   add_runner(sub, [a] {
     check_int_flag("--max-tokens", a->max_tokens, 0, kMaxNewTokens);
     check_sampling_flags(a->temperature, {}, {}, {}, {});
-    LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter);
+    LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter, selected_device());
     nlohmann::json history = nlohmann::json::array();
     if (!a->system.empty()) history.push_back({{"role", "system"}, {"content", a->system}});
     generate::GenerateOptions o;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "wick/core/backend.h"
 #include "wick/core/errors.h"
 #include "wick/core/runtime.h"
 #include "wick/io/hf_cache.h"
@@ -15,6 +16,10 @@ std::vector<std::pair<CLI::App*, Runner>>& runners() {
   static std::vector<std::pair<CLI::App*, Runner>> r;
   return r;
 }
+Device& selected() {
+  static Device d = Device::cpu();
+  return d;
+}
 }  // namespace
 
 void add_runner(CLI::App* sub, Runner run) {
@@ -22,7 +27,7 @@ void add_runner(CLI::App* sub, Runner run) {
   // before the command runs.
   struct Common {
     int threads = 0;
-    std::string device = "cpu";
+    std::string device = "auto";
   };
   auto c = std::make_shared<Common>();
   // --model also takes a Hugging Face Hub id, resolved offline from the local HF cache.
@@ -44,25 +49,25 @@ void add_runner(CLI::App* sub, Runner run) {
         ->check(CLI::NonNegativeNumber);
   if (!own_device)
     sub->add_option("--device", c->device,
-                    fmt::format("Device to run on (this build supports: {})", supported_devices()));
+                    "Device to run on: auto (default: cuda:0 when this build has CUDA and a GPU is "
+                    "usable, else cpu), cpu, cuda, cuda:N, checked:N (a CPU test device)");
   runners().emplace_back(sub, [c, own_threads, own_device, run = std::move(run)] {
-    if (!own_device) check_device(c->device);
+    if (!own_device) selected() = device_from_flag(c->device);
     if (!own_threads && c->threads > 0) set_num_threads(c->threads);
     run();
   });
 }
 
-std::string supported_devices() {
-  // Only the CPU backend has kernels today; the CUDA build configures cuBLAS but every
-  // primitive's eval_cuda throws, so it is not offered as a device.
-  return "cpu";
+Device device_from_flag(const std::string& text) {
+  try {
+    return select_device(text);
+  } catch (const ValueError&) {
+    fail<ValueError>("cli", "--device '{}' is not usable in this build; usable devices: auto, {}",
+                     text, available_devices_string());
+  }
 }
 
-void check_device(const std::string& device) {
-  if (device == "cpu") return;
-  fail<ValueError>("cli", "--device '{}' is not supported by this build; supported devices: {}",
-                   device, supported_devices());
-}
+Device selected_device() { return selected(); }
 
 void register_all(CLI::App& app) {
   // One line per subcommand file.

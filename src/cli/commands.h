@@ -6,17 +6,21 @@
 #include <string>
 #include <vector>
 
+#include "wick/core/device.h"
+
 namespace wick::cli {
 
 using Runner = std::function<void()>;
 /// Adds a subcommand's runner (called from each register_* function, after its options). Also
 /// gives the subcommand --threads N (calls wick::set_num_threads before running) and --device
-/// (checked against supported_devices()), unless it defines an option of that name itself.
+/// (resolved by device_from_flag into selected_device()), unless it defines an option of that name
+/// itself.
 void add_runner(CLI::App* sub, Runner run);
-/// The devices this build can run on, comma-separated ("cpu").
-std::string supported_devices();
-/// ValueError naming `device` and the supported ones unless this build runs on it.
-void check_device(const std::string& device);
+/// The device a --device value names ("auto" resolved); ValueError naming the flag, the value and
+/// the usable devices when this build cannot run on it.
+Device device_from_flag(const std::string& text);
+/// The device of the running command's --device (cpu until a command runs).
+Device selected_device();
 /// Registers every subcommand (commands.cpp lists them).
 void register_all(CLI::App& app);
 /// Runs the subcommand that was parsed.

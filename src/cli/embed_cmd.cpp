@@ -70,6 +70,7 @@ void run_embed(const EmbedArgs& a) {
   if (a.no_normalize) o.normalize = false;
   o.prefix = a.prefix;
   o.batch_tokens = a.batch_tokens;
+  o.device = selected_device();
   const auto texts = a.input.empty() ? a.texts : read_lines(a.input, "embed");
   const auto embedder = embed::Embedder::load(a.model, o);
   const std::string bytes = format_rows(embedder.encode(texts), a.format);

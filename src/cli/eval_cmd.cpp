@@ -50,6 +50,7 @@ void run_eval(const EvalArgs& a) {
     lora::load_adapter(*model, a.adapter);
     lora::set_training(*model, false);
   }
+  model->to(selected_device());
   train::TokenizeOptions to;
   to.max_seq_len = a.max_seq_len;
   to.mask_prompt = !a.no_mask_prompt;

@@ -98,7 +98,7 @@ void register_generate(CLI::App& app) {
       fail<ValueError>("generate", "--system-prompt needs the chat template, and {}",
                        a->no_chat ? "--no-chat turns it off"
                                   : fmt::format("the model folder '{}' has none", a->model));
-    LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter);
+    LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter, selected_device());
     std::vector<int32_t> prompt_ids;
     if (use_chat) {
       nlohmann::json msgs = nlohmann::json::array();

@@ -1,4 +1,4 @@
-// wick info: version, build type, backends, BLAS and thread count.
+// wick info: version, build type, backends, usable devices, BLAS and thread count.
 #include <omp.h>
 
 #include <cstdio>
@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "wick/build_info.h"
+#include "wick/core/backend.h"
 #include "wick/core/runtime.h"
 
 namespace wick::cli {
@@ -20,6 +21,8 @@ void register_info(CLI::App& app) {
     std::printf("wick %s\n", WICK_VERSION);
     std::printf("build type: %s\n", WICK_BUILD_TYPE);
     std::printf("backends: %s\n", wick::backends_string().c_str());
+    std::printf("devices: %s (auto: %s)\n", wick::available_devices_string().c_str(),
+                wick::device_name(wick::default_device()).c_str());
     std::printf("blas: %s\n", wick::blas_info().c_str());
     std::printf("threads: %d\n", wick::num_threads());
   });

@@ -24,7 +24,7 @@ std::optional<DType> parse_compute_dtype(const std::string& s) {
 }
 
 LoadedModel load_model_for_cli(const std::string& dir, const std::string& dtype,
-                               const std::string& adapter) {
+                               const std::string& adapter, Device device) {
   models::LoadOptions o;
   o.dtype = parse_compute_dtype(dtype);
   LoadedModel m{dir,
@@ -40,6 +40,7 @@ LoadedModel load_model_for_cli(const std::string& dir, const std::string& dtype,
     lora::load_adapter(*m.model, adapter);
     lora::set_training(*m.model, false);
   }
+  m.model->to(device);
   return m;
 }
 

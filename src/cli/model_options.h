@@ -24,9 +24,10 @@ struct LoadedModel {
 
 /// "f32" / "bf16" / "f16" (or "" for none) as a dtype; ValueError otherwise.
 std::optional<DType> parse_compute_dtype(const std::string& s);
-/// Loads model, tokenizer and generation config of `dir`; applies `adapter` when non-empty.
+/// Loads model, tokenizer and generation config of `dir`; applies `adapter` when non-empty; puts
+/// the model on `device` (weights are read on the CPU and copied once).
 LoadedModel load_model_for_cli(const std::string& dir, const std::string& dtype,
-                               const std::string& adapter);
+                               const std::string& adapter, Device device);
 /// Sampling defaults from generation_config.json (greedy unless it sets do_sample).
 generate::SamplerOptions default_sampling(const io::GenerationConfig& g);
 /// Whether the model folder `dir` has a chat template (tokenizer_config.json or

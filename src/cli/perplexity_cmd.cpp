@@ -37,7 +37,7 @@ void register_perplexity(CLI::App& app) {
     if (!in) fail<IoError>("perplexity", "cannot read '{}'", a->file);
     std::stringstream ss;
     ss << in.rdbuf();
-    LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter);
+    LoadedModel m = load_model_for_cli(a->model, a->dtype, a->adapter, selected_device());
     std::vector<int32_t> ids = m.tokenizer.encode(ss.str(), true);
     const int64_t ctx = m.model->config().max_position_embeddings;
     if (a->context > ctx && int64_t(ids.size()) > ctx)

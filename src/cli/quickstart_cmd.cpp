@@ -35,6 +35,7 @@ void run(const QuickstartArgs& a) {
   quickstart::QuickstartOptions o;
   o.out = a.out;
   o.seed = a.seed;
+  o.device = selected_device();
   o.sizes = quickstart::QuickstartSizes::defaults(a.tiny);
   if (a.pretrain_steps > 0) o.sizes.pretrain_steps = a.pretrain_steps;
   if (a.finetune_steps > 0) o.sizes.finetune_steps = a.finetune_steps;

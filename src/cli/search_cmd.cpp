@@ -118,7 +118,9 @@ void run_search(const SearchArgs& a) {
                     "the corpus",
                     cache_path.string());
   }
-  const auto embedder = embed::Embedder::load(a.model);
+  embed::EmbedOptions eo;
+  eo.device = selected_device();
+  const auto embedder = embed::Embedder::load(a.model, eo);
   Fnv h;
   h.add("wick-embcache-1");
   h.add(contents);

@@ -57,6 +57,7 @@ void register_serve(CLI::App& app) {
       o.adapters.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
     }
     o.dtype = parse_compute_dtype(a->dtype);
+    o.device = selected_device();
     o.host = a->host;
     o.port = a->port;
     o.api_key = a->api_key;

@@ -120,6 +120,7 @@ void run(const TrainArgs& a, CLI::App* sub) {
   if (a.grad_checkpoint) c.grad_checkpoint = true;
   c.lora.init_seed = c.seed;
   c.overwrite = a.overwrite;
+  c.device = selected_device();
   check_train_settings(c, given);
 
   const bool tty = isatty(STDOUT_FILENO) != 0;

@@ -52,7 +52,7 @@ TEST(WorkflowEval, MatchesTrainingValidationLossAndSummaryIsPrinted) {
   // A folder means its test.jsonl, else valid.jsonl; text output names the numbers.
   const CliRun folder =
       wf_cli(fmt::format("eval --model {} --data {} --batch-size 2 "
-                         "--max-seq-len 12",
+                         "--max-seq-len 12 --threads 1",  // as training: the same summation order
                          model, data.string()));
   ASSERT_EQ(folder.rc, 0) << folder.out;
   EXPECT_NE(folder.out.find("valid.jsonl"), std::string::npos) << folder.out;

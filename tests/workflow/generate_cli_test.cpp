@@ -64,10 +64,11 @@ TEST(WorkflowGenerate, ThreadsAndDeviceOnEveryCommand) {
   const CliRun ok = wf_cli("generate --model " + d +
                            " --prompt hi --no-chat --max-tokens 2 --json --threads 1 --device cpu");
   ASSERT_EQ(ok.rc, 0) << ok.out;
-  const CliRun cuda = wf_cli("generate --model " + d + " --prompt hi --device cuda");
+  const CliRun cuda = wf_cli("generate --model " + d + " --prompt hi --device cuda:9");
   EXPECT_NE(cuda.rc, 0);
-  EXPECT_NE(cuda.out.find("--device 'cuda' is not supported by this build; supported devices: cpu"),
-            std::string::npos)
+  EXPECT_NE(
+      cuda.out.find("--device 'cuda:9' is not usable in this build; usable devices: auto, cpu"),
+      std::string::npos)
       << cuda.out;
   const CliRun info = wf_cli("info --threads 1");
   ASSERT_EQ(info.rc, 0) << info.out;

@@ -1,5 +1,6 @@
 #include "wick/core/backend.h"
 
+#include <algorithm>
 #include <mutex>
 
 namespace wick {
@@ -27,12 +28,7 @@ Backend& backend_for(DeviceType t) {
   Backend* b = find_backend(t);
   if (!b || b->device_count() == 0)
     fail<NotImplemented>("device", "{} is not available in this build (available: {})",
-                         device_name({t, 0}), [] {
-                           std::string s;
-                           for (auto d : available_devices())
-                             s += (s.empty() ? "" : ", ") + device_name(d);
-                           return s;
-                         }());
+                         device_name({t, 0}), available_devices_string());
   return *b;
 }
 
@@ -44,6 +40,33 @@ std::vector<Device> available_devices() {
     for (int i = 0; i < b->device_count(); ++i) r.push_back({DeviceType(t), i});
   }
   return r;
+}
+
+std::string available_devices_string() {
+  std::string s;
+  for (auto d : available_devices()) s += (s.empty() ? "" : ", ") + device_name(d);
+  return s;
+}
+
+Device default_device() {
+  Backend* cuda = find_backend(DeviceType::cuda);
+  return cuda && cuda->device_count() > 0 ? Device::cuda(0) : Device::cpu();
+}
+
+Device select_device(const std::string& spec) {
+  if (spec == "auto") return default_device();
+  Device d;
+  try {
+    d = parse_device(spec);
+  } catch (const ValueError&) {
+    fail<ValueError>("device", "unknown device '{}'; usable devices: auto, {}", spec,
+                     available_devices_string());
+  }
+  const auto usable = available_devices();
+  if (std::find(usable.begin(), usable.end(), d) == usable.end())
+    fail<ValueError>("device", "device '{}' is not usable here; usable devices: auto, {}", spec,
+                     available_devices_string());
+  return d;
 }
 
 }  // namespace wick

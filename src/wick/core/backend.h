@@ -54,8 +54,17 @@ Backend* find_backend(DeviceType t);
 /// Registers (or replaces) the backend of a device type. Built-in backends register themselves
 /// on first use (backend/*/register.cpp).
 void register_backend(DeviceType t, std::unique_ptr<Backend> b);
-/// Devices usable now, in order ("cpu", then "cpu_checked:0", "cuda:0", ...).
+/// Devices usable now, in order ("cpu", then "cuda:0", ..., "checked:0").
 std::vector<Device> available_devices();
+/// The device "auto" stands for: cuda:0 when a CUDA backend is compiled in and reports a usable
+/// GPU, else the CPU.
+Device default_device();
+/// The device `spec` names ("auto", "cpu", "cuda", "cuda:N", "checked:N") if it is usable now;
+/// ValueError naming the text and the usable devices otherwise (an unknown name, cuda without a
+/// CUDA build or driver, an index past the device count).
+Device select_device(const std::string& spec);
+/// The usable devices as one comma-separated line ("cpu, checked:0").
+std::string available_devices_string();
 
 namespace detail {
 /// Installs the built-in backends (defined in backend/, called once by the engine).

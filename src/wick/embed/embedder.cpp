@@ -38,24 +38,25 @@ Tensor pool(const Tensor& hidden, const Tensor& mask, Pooling mode) {
   const DType dt = hidden.dtype();
   // Padded positions are replaced (never multiplied by 0), so even a non-finite padded row
   // cannot reach the result.
-  Tensor keep = not_equal(mask, scalar(0, mask.dtype()));
+  const Device dev = hidden.device();
+  Tensor keep = not_equal(mask, scalar(0, mask.dtype(), dev));
   Tensor keep3 = unsqueeze(keep, 2);
   switch (mode) {
     case Pooling::cls:
       return squeeze(slice(hidden, 1, 0, 1), 1);
     case Pooling::mean: {
-      Tensor s = sum(where(keep3, hidden, scalar(0, dt)), {1});
+      Tensor s = sum(where(keep3, hidden, scalar(0, dt, dev)), {1});
       Tensor n = sum(astype(keep, dt), {1}, true);
-      return s / maximum(n, scalar(1e-9, dt));
+      return s / maximum(n, scalar(1e-9, dt, dev));
     }
     case Pooling::max:
-      return max(where(keep3, hidden, scalar(-1e9, dt)), {1});
+      return max(where(keep3, hidden, scalar(-1e9, dt, dev)), {1});
     case Pooling::last: {
       // Last kept position: argmax of (t + 1) * keep (works for left and right padding).
-      Tensor pos = reshape(arange(1.0, double(T) + 1, 1, DType::i64), {1, T});
-      Tensor last = argmax(where(keep, pos, scalar(0, DType::i64)), 1, true);  // [B, 1]
-      Tensor one = unsqueeze(equal(pos, last + scalar(1, DType::i64)), 2);
-      return sum(where(one, hidden, scalar(0, dt)), {1});
+      Tensor pos = reshape(arange(1.0, double(T) + 1, 1, DType::i64, dev), {1, T});
+      Tensor last = argmax(where(keep, pos, scalar(0, DType::i64, dev)), 1, true);  // [B, 1]
+      Tensor one = unsqueeze(equal(pos, last + scalar(1, DType::i64, dev)), 2);
+      return sum(where(one, hidden, scalar(0, dt, dev)), {1});
     }
   }
   fail<ValueError>("pool", "bad pooling mode");
@@ -63,7 +64,7 @@ Tensor pool(const Tensor& hidden, const Tensor& mask, Pooling mode) {
 
 Tensor l2_normalize(const Tensor& x) {
   Tensor n = sqrt(sum(square(x), {-1}, true));
-  return x / maximum(n, scalar(1e-12, x.dtype()));
+  return x / maximum(n, scalar(1e-12, x.dtype(), x.device()));
 }
 
 Embedder Embedder::load(const std::filesystem::path& dir, const EmbedOptions& opts) {
@@ -78,6 +79,7 @@ Embedder Embedder::load(const std::filesystem::path& dir, const EmbedOptions& op
     auto cfg = io::parse_bert_config(config, config_file.string());
     auto model = std::make_shared<models::BertModel>(cfg);
     model->load_weights(io::load_checkpoint(fc.transformer_dir));
+    model->to(opts.device);
     e.dim_ = cfg.hidden_size;
     max_positions = cfg.max_position_embeddings;
     const models::BertModel* m = model.get();
@@ -86,6 +88,7 @@ Embedder Embedder::load(const std::filesystem::path& dir, const EmbedOptions& op
     e.model_kind_ = "bert";
   } else if (is_decoder_model_type(type)) {
     std::shared_ptr<models::CausalLM> model = load_decoder_encoder(fc.transformer_dir);
+    model->to(opts.device);
     e.dim_ = model->config().hidden_size;
     max_positions = model->config().max_position_embeddings;
     models::CausalLM* m = model.get();
@@ -128,6 +131,7 @@ Embedder Embedder::load(const std::filesystem::path& dir, const EmbedOptions& op
   if (opts.batch_tokens < 1)
     fail<ValueError>(kEmbedOp, "batch tokens must be positive, got {}", opts.batch_tokens);
   e.batch_tokens_ = opts.batch_tokens;
+  e.device_ = opts.device;
   e.tokenizer_.set_truncation({size_t(e.max_length_), false});
   e.tokenizer_.no_padding();
   return e;
@@ -179,8 +183,8 @@ Tensor Embedder::encode_ids(const std::vector<std::vector<int32_t>>& ids) const 
         bmask[size_t(b * T) + t] = 1;
       }
     }
-    Tensor id_t = from_vector(bid, {B, T});
-    Tensor mask_t = from_vector(bmask, {B, T});
+    Tensor id_t = from_vector(bid, {B, T}).to(device_);
+    Tensor mask_t = from_vector(bmask, {B, T}).to(device_);
     Tensor hidden = astype(encoder_(id_t, mask_t), DType::f32);
     Tensor pool_mask = mask_t;
     if (prompt_len > 0) {
@@ -189,11 +193,11 @@ Tensor Embedder::encode_ids(const std::vector<std::vector<int32_t>>& ids) const 
         const int64_t len = int64_t(ids[size_t(order[size_t(start + b)])].size());
         for (int64_t t = 0; t < std::min(prompt_len, len - 1); ++t) bmask[size_t(b * T + t)] = 0;
       }
-      pool_mask = from_vector(bmask, {B, T});
+      pool_mask = from_vector(bmask, {B, T}).to(device_);
     }
     Tensor v = pool(hidden, pool_mask, pooling_);
     if (normalize_) v = l2_normalize(v);
-    v = contiguous(v).eval();
+    v = contiguous(v).to(Device::cpu()).eval();
     const float* src = v.data<float>();
     for (int64_t b = 0; b < B; ++b)
       std::memcpy(out.data() + order[size_t(start + b)] * dim_, src + b * dim_,

@@ -29,6 +29,7 @@ struct EmbedOptions {
   std::optional<std::string> prefix;  // replaces the folder's default prompt
   std::optional<int64_t> max_length;  // tokens, special tokens included
   int64_t batch_tokens = 1024;        // padded tokens per batch (at least one text per batch)
+  Device device = Device::cpu();      // where the model runs (vectors come back on the CPU)
 };
 
 /// hidden [B, T, D], mask [B, T] (i32, 1 keep / 0 pad), mode -> pooled [B, D] f32 (padded positions
@@ -47,7 +48,7 @@ class Embedder {
   /// such as Qwen3Model); IoError / NotImplemented naming the file.
   static Embedder load(const std::filesystem::path& dir, const EmbedOptions& opts = {});
 
-  /// Embeds texts -> [N, D] f32 (evaluated), row i for texts[i].
+  /// Embeds texts -> [N, D] f32 (evaluated, on the CPU), row i for texts[i].
   Tensor encode(const std::vector<std::string>& texts) const;
   /// Embeds already tokenised texts (each at most max_length() ids) -> [N, D] f32, as encode().
   Tensor encode_ids(const std::vector<std::vector<int32_t>>& ids) const;
@@ -60,6 +61,8 @@ class Embedder {
   int64_t max_length() const { return max_length_; }
   const std::string& prefix() const { return prefix_; }
   int64_t batch_tokens() const { return batch_tokens_; }
+  /// The device the model runs on.
+  Device device() const { return device_; }
   /// One line naming every setting that changes the vectors (for cache keys).
   std::string settings_string() const;
 
@@ -74,6 +77,7 @@ class Embedder {
   bool do_lower_case_ = false;
   int64_t max_length_ = 0;
   int64_t batch_tokens_ = 8192;
+  Device device_ = Device::cpu();
   std::string prefix_;
   std::string model_kind_;
 };

@@ -17,12 +17,13 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-Tensor ids_tensor(std::span<const int32_t> ids) {
+// ids [1, T] i64 on the model's device.
+Tensor ids_tensor(std::span<const int32_t> ids, Device device) {
   std::vector<int64_t> v(ids.begin(), ids.end());
-  return from_vector<int64_t>(v, {1, int64_t(v.size())});
+  return from_vector<int64_t>(v, {1, int64_t(v.size())}).to(device);
 }
 
-// Logits of the last position as f32 on the host.
+// Logits of the last position as f32 on the host (to_vector copies from a device).
 std::vector<float> last_logits(const Tensor& logits) {
   const int64_t V = logits.shape(-1);
   Tensor row = reshape(slice(logits, 1, logits.shape(1) - 1, logits.shape(1)), {V});
@@ -80,12 +81,13 @@ GenerateResult generate(models::CausalLM& model, const Tokenizer& tokenizer,
     return hit;
   };
   StreamDecoder decoder(tokenizer);
+  const Device device = nn::module_device(model);
   models::KVCache cache =
       model.make_cache(1, int64_t(prompt.size()) + std::max<int64_t>(options.max_tokens, 1));
 
   auto t0 = Clock::now();
   std::vector<float> logits =
-      last_logits(model.forward(ids_tensor(prompt), &cache, models::LogitsFor::last));
+      last_logits(model.forward(ids_tensor(prompt, device), &cache, models::LogitsFor::last));
   r.prefill_seconds = seconds_since(t0);
   auto t1 = Clock::now();
   for (;;) {
@@ -105,7 +107,8 @@ GenerateResult generate(models::CausalLM& model, const Tokenizer& tokenizer,
       break;
     }
     const int32_t step_ids[1] = {next};
-    logits = last_logits(model.forward(ids_tensor(step_ids), &cache, models::LogitsFor::last));
+    logits =
+        last_logits(model.forward(ids_tensor(step_ids, device), &cache, models::LogitsFor::last));
     ++r.decode_steps;
   }
   if (r.finish_reason != FinishReason::stop && add(decoder.finish()))
@@ -121,9 +124,10 @@ GenerateResult generate(models::CausalLM& model, const Tokenizer& tokenizer,
 std::vector<int32_t> greedy_no_cache(models::CausalLM& model, std::span<const int32_t> prompt,
                                      int64_t max_tokens) {
   std::vector<int32_t> seq(prompt.begin(), prompt.end()), out;
+  const Device device = nn::module_device(model);
   for (int64_t i = 0; i < max_tokens; ++i) {
     std::vector<float> logits =
-        last_logits(model.forward(ids_tensor(seq), nullptr, models::LogitsFor::last));
+        last_logits(model.forward(ids_tensor(seq, device), nullptr, models::LogitsFor::last));
     const int32_t next = argmax(logits);
     out.push_back(next);
     seq.push_back(next);

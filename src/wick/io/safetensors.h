@@ -149,7 +149,8 @@ struct TensorSource {
   std::function<void(const ByteSink&)> produce;
 };
 
-/// A source for an evaluated CPU tensor (strided views are written row-major).
+/// A source for a tensor on any device (evaluated now; a device tensor is copied to the host as
+/// it is written; strided views are written row-major).
 TensorSource tensor_source(std::string name, const Tensor& t);
 /// A source copying a stored tensor as is.
 TensorSource raw_source(std::string name, const RawTensor& raw);

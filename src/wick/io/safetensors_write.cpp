@@ -118,15 +118,14 @@ TensorSource tensor_source(std::string name, const Tensor& t) {
   if (!t.valid())
     fail<ValueError>("write_safetensors", "tensor '{}': empty (default-constructed) Tensor", name);
   t.eval();
-  if (t.device().type != DeviceType::cpu)
-    fail<NotImplemented>("write_safetensors", "tensor '{}': on {}; copy it to the CPU first", name,
-                         device_name(t.device()));
   TensorSource s;
   s.name = std::move(name);
   s.dtype = safetensors_dtype_name(t.dtype());
   s.shape = t.shape();
-  s.produce = [t](const ByteSink& sink) {
-    if (t.numel() == 0) return;
+  s.produce = [src = t](const ByteSink& sink) {
+    if (src.numel() == 0) return;
+    // A device tensor is copied to the host when its bytes are written (one at a time).
+    const Tensor t = src.device().type == DeviceType::cpu ? src : src.to(Device::cpu()).eval();
     if (t.is_contiguous()) {
       sink(t.raw_data(), t.nbytes());
     } else {

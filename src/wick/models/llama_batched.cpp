@@ -77,9 +77,12 @@ LoraFactors load_lora_factors(const CausalLM& model, const std::filesystem::path
   // taken out, so the served model stays unadapted.
   std::unique_ptr<CausalLM> shell = make_causal_lm(model.config(), model.compute_dtype());
   lora::load_adapter(*shell, dir);
+  // The factors live where the served model does (read on the CPU, copied once).
+  const Device dev = nn::module_device(model);
   LoraFactors out;
   for (auto& a : lora::adapted_layers(*shell))
-    out.layers[a.path] = {a.adapter->lora_A, a.adapter->lora_B, a.adapter->scale()};
+    out.layers[a.path] = {a.adapter->lora_A.to(dev).eval(), a.adapter->lora_B.to(dev).eval(),
+                          a.adapter->scale()};
   return out;
 }
 
@@ -111,6 +114,8 @@ BatchedOutput forward_batched(CausalLM& model, std::span<const BatchedRow> rows)
   }
   const int64_t N = int64_t(ids.size());
   offsets.push_back(N);
+  // Every tensor built here goes to the model's device.
+  const Device dev = parts.embed->weight.device();
 
   AdapterRows ar;
   for (const LoraFactors* a : adapters) {
@@ -118,12 +123,12 @@ BatchedOutput forward_batched(CausalLM& model, std::span<const BatchedRow> rows)
     for (size_t i = 0; i < rows.size(); ++i)
       if (rows[i].adapter == a)
         for (int64_t t = offsets[i]; t < offsets[i + 1]; ++t) m[size_t(t)] = 1.0f;
-    ar.groups.emplace_back(a, from_vector<float>(m, {1, N, 1}));
+    ar.groups.emplace_back(a, from_vector<float>(m, {1, N, 1}).to(dev));
   }
 
-  const Tensor inv_freq = llama_inv_freq(c);
-  const Tensor pos = from_vector<int64_t>(positions, {1, N});
-  Tensor h = parts.embed->forward(from_vector<int64_t>(ids, {1, N}));
+  const Tensor inv_freq = llama_inv_freq(c).to(dev);
+  const Tensor pos = from_vector<int64_t>(positions, {1, N}).to(dev);
+  Tensor h = parts.embed->forward(from_vector<int64_t>(ids, {1, N}).to(dev));
   BatchedOutput out;
   out.new_k.assign(rows.size(), {});
   out.new_v.assign(rows.size(), {});
@@ -171,8 +176,8 @@ BatchedOutput forward_batched(CausalLM& model, std::span<const BatchedRow> rows)
             cached_attention(qi, K, V, scalar(double(S), DType::i64, K.device()).eval(), window));
       } else if (window > 0 && S > window) {
         // As LlamaAttention: the query at key index s0 sees keys s0 - window < s <= s0.
-        Tensor qrows = reshape(arange(double(S - T), double(S), 1, DType::i64), {T, 1});
-        Tensor cols = reshape(arange(S), {1, S});
+        Tensor qrows = reshape(arange(double(S - T), double(S), 1, DType::i64, dev), {T, 1});
+        Tensor cols = reshape(arange(S, DType::i64, dev), {1, S});
         Tensor allowed =
             logical_and(less_equal(cols, qrows), greater(cols, qrows - double(window)));
         outs.push_back(scaled_dot_product_attention(qi, K, V, allowed, Causal::no));
@@ -191,7 +196,7 @@ BatchedOutput forward_batched(CausalLM& model, std::span<const BatchedRow> rows)
   }
   if (!last_index.empty()) {
     const int64_t R = int64_t(last_index.size());
-    Tensor hl = take(h, from_vector<int64_t>(last_index, {R}), 1);  // [1, R, D]
+    Tensor hl = take(h, from_vector<int64_t>(last_index, {R}).to(dev), 1);  // [1, R, D]
     hl = parts.norm->forward(hl);
     Tensor logits = parts.lm_head ? linear_rows(*parts.lm_head, "lm_head", hl, AdapterRows{})
                                   : linear(hl, parts.embed->weight);

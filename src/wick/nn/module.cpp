@@ -6,6 +6,12 @@
 
 namespace wick::nn {
 
+Device module_device(const Module& m) {
+  for (const auto& p : m.parameters())
+    if (p.tensor->valid()) return p.tensor->device();
+  return Device::cpu();
+}
+
 void Module::to(Device device) {
   for (auto& [path, m] : modules()) {
     for (auto& p : m->params_)

@@ -96,6 +96,10 @@ class Linear : public Module {
   std::shared_ptr<LinearAdapter> adapter_;
 };
 
+/// Where a model lives: the device of `m`'s first parameter (the CPU when it has none). Inputs
+/// built for a forward pass go there.
+Device module_device(const Module& m);
+
 /// Loads parameters from `get(path)` into every slot of `m` (below `prefix`); throws IoError
 /// naming a missing or wrongly shaped tensor. `get` returns an invalid Tensor when absent.
 /// (Checking for extra tensors in a checkpoint is the caller's job: it knows the file's keys.)

@@ -85,7 +85,7 @@ std::string greedy(models::CausalLM& m, const Tokenizer& tok, const std::string&
 Tensor prompt_logits(models::CausalLM& m, const Tokenizer& tok, const std::string& prompt) {
   const std::vector<int32_t> ids = tok.encode(prompt, false);
   std::vector<int64_t> v(ids.begin(), ids.end());
-  return m.forward(from_vector(v, {1, int64_t(v.size())}));
+  return m.forward(from_vector(v, {1, int64_t(v.size())}).to(nn::module_device(m)));
 }
 
 train::TrainCallbacks stage_callbacks(const QuickstartCallbacks& cb, const std::string& stage) {
@@ -206,6 +206,7 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
     c.batch_size = s.pretrain_batch;
     c.max_seq_len = size_t(s.seq_len + 1);
     c.seed = o.seed;
+    c.device = o.device;
     t0 = Clock::now();
     train::ModelBridge bridge(*model);
     train::Trainer trainer(bridge, tok, c, 0, 0);
@@ -219,6 +220,7 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
   models::LoadOptions lo;
   lo.dtype = DType::f32;
   auto model = models::load_causal_lm(r.base_dir, lo);
+  model->to(o.device);
   r.bible_prompt = "And God said";
   r.bible_continuation = greedy(*model, tok, r.bible_prompt, s.generate_tokens);
   for (const auto& w : kDemoWords) {
@@ -276,6 +278,7 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
     c.max_seq_len = size_t(s.seq_len + 1);
     c.mask_prompt = true;
     c.seed = o.seed;
+    c.device = o.device;
     say(
         fmt::format("LoRA fine-tuning (r {}, all linear layers) on {} WordNet definitions for {} "
                     "steps of {}",
@@ -300,6 +303,7 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
   say("merging the adapter into the base model");
   lora::merge_adapter_into_checkpoint(r.base_dir, r.adapter_dir, r.merged_dir);
   auto merged = models::load_causal_lm(r.merged_dir, lo);
+  merged->to(o.device);
   for (const auto& g : r.generations) {
     Tensor d =
         max(abs(prompt_logits(*model, tok, g.prompt) - prompt_logits(*merged, tok, g.prompt)));

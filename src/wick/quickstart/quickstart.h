@@ -36,6 +36,7 @@ struct QuickstartOptions {
   uint64_t seed = 0;
   QuickstartSizes sizes = QuickstartSizes::defaults(false);
   std::filesystem::path wordnet_dir = "/usr/share/wordnet";
+  Device device = Device::cpu();  // where the models train and generate
 };
 
 /// Progress reporting (the library never prints): stage is "pretrain" or "finetune".

@@ -37,7 +37,9 @@ void handle_embeddings(Server::Impl& s, const httplib::Request& req, httplib::Re
   std::lock_guard<std::mutex> lock(s.embed_mu);
   if (!s.embedder) {
     std::lock_guard<std::mutex> compute(s.compute_mu);
-    s.embedder = embed::Embedder::load(s.opt.model_dir);
+    embed::EmbedOptions eo;
+    eo.device = s.opt.device;
+    s.embedder = embed::Embedder::load(s.opt.model_dir, eo);
   }
   const auto ids = s.embedder->token_ids(r.input);
   int64_t tokens = 0;
@@ -106,6 +108,7 @@ Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   models::LoadOptions lo;
   lo.dtype = s.opt.dtype;
   s.model = models::load_causal_lm(s.opt.model_dir, lo);
+  s.model->to(s.opt.device);
   s.tokenizer = Tokenizer::from_file(s.opt.model_dir.string());
   s.eos_ids = generate::default_eos_ids(s.opt.model_dir, s.model->config());
   try {

@@ -21,7 +21,8 @@ struct ServeOptions {
   std::filesystem::path model_dir;
   /// (name, folder) of each PEFT adapter; a request's "model" picks one by name.
   std::vector<std::pair<std::string, std::filesystem::path>> adapters;
-  std::optional<DType> dtype;  // compute dtype (empty: as stored)
+  std::optional<DType> dtype;     // compute dtype (empty: as stored)
+  Device device = Device::cpu();  // where the model (and the embedder) runs
   std::string host = "127.0.0.1";
   int port = 8080;                  // 0: any free port
   std::string api_key;              // empty: no authentication

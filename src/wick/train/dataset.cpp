@@ -192,6 +192,15 @@ DataStats data_stats(const std::vector<Sample>& samples) {
   return d;
 }
 
+Batch batch_to(const Batch& b, Device device) {
+  Batch r = b;
+  r.ids = b.ids.to(device);
+  r.positions = b.positions.to(device);
+  if (b.mask) r.mask = b.mask->to(device);
+  r.targets = b.targets.to(device);
+  return r;
+}
+
 Batch pad_batch(const std::vector<const Sample*>& samples, int32_t pad_id) {
   if (samples.empty()) fail<ValueError>("batch", "empty batch");
   const int64_t B = int64_t(samples.size());

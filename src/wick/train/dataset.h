@@ -94,6 +94,9 @@ struct Batch {
   int64_t n_tokens = 0;        // non-padding input tokens
 };
 
+/// The batch with every tensor on `device` (copied once; the batch itself when already there).
+Batch batch_to(const Batch& b, Device device);
+
 /// Right-pads the examples to the longest (inputs = ids[:-1], targets = ids[1:] where target).
 Batch pad_batch(const std::vector<const Sample*>& samples, int32_t pad_id);
 /// Packs examples into rows of at most `row_len` inputs each, greedily in order; positions

@@ -9,7 +9,8 @@ namespace wick::train {
 
 double EvalResult::perplexity() const { return std::exp(loss); }
 
-double batch_loss(CausalLM& model, const Batch& b) {
+double batch_loss(CausalLM& model, const Batch& host_batch) {
+  const Batch b = batch_to(host_batch, nn::module_device(model.module()));
   Tensor h = model.hidden_states(b.ids, b.positions, b.mask);
   const int64_t D = h.shape(-1);
   Tensor loss = linear_cross_entropy(reshape(h, {-1, D}), model.lm_head_weight(), b.targets, -100,

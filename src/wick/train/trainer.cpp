@@ -118,6 +118,7 @@ Trainer::Trainer(CausalLM& model, const Tokenizer& tok, TrainConfig config,
                      files.train.string());
 
   nn::Module& root = model_.module();
+  device_ = cfg_.device.value_or(nn::module_device(root));
   if (cfg_.full) {
     root.set_trainable(true);
   } else {
@@ -133,6 +134,8 @@ Trainer::Trainer(CausalLM& model, const Tokenizer& tok, TrainConfig config,
     lora::apply_lora(root, cfg_.lora, &dropout_gen_);
     if (cfg_.resume_adapter && !cfg_.resume) lora::load_adapter_weights(root, *cfg_.resume_adapter);
   }
+  // Adapters are made (or read) on the CPU: everything moves to the device once, here.
+  root.to(device_);
   params_ = root.trainable_parameters();
   if (params_.empty()) fail<ValueError>("train", "the model has no trainable parameters");
   opt_ = make_optimizer(cfg_);
@@ -153,7 +156,9 @@ Trainer::Trainer(CausalLM& model, const Tokenizer& tok, TrainConfig config,
 Trainer::~Trainer() = default;
 
 Batch Trainer::make_batch(const std::vector<const Sample*>& s) const {
-  return cfg_.pack ? pack_batch(s, int64_t(cfg_.max_seq_len), pad_id_) : pad_batch(s, pad_id_);
+  return batch_to(
+      cfg_.pack ? pack_batch(s, int64_t(cfg_.max_seq_len), pad_id_) : pad_batch(s, pad_id_),
+      device_);
 }
 
 std::vector<const Sample*> Trainer::next_micro_batch() {
@@ -464,15 +469,16 @@ void Trainer::load_checkpoint(const fs::path& dir) {
     for (auto& p : params_) {
       if (!st_file.contains(p.path))
         fail<IoError>("resume", "'{}' lacks '{}'", st_file.label(), p.path);
-      *p.tensor = contiguous(st_file.tensor(p.path, p.tensor->dtype()) * 1.0);
+      *p.tensor = contiguous(st_file.tensor(p.path, p.tensor->dtype()) * 1.0).to(device_);
       p.tensor->eval();
     }
   } else {
     lora::load_adapter_weights(model_.module(), dir);
+    model_.module().to(device_);
   }
   auto of = io::SafeTensorsFile::open(dir / "optimizer.safetensors");
   optim::StateDict sd;
-  for (const auto& name : of.names()) sd.emplace_back(name, of.tensor(name));
+  for (const auto& name : of.names()) sd.emplace_back(name, of.tensor(name).to(device_));
   opt_->load_state(sd);
 }
 

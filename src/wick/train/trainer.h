@@ -70,6 +70,9 @@ struct TrainConfig {
   bool keep_best = false;    // keep OUT/checkpoint-best: the step with the lowest validation loss
   int64_t early_stop = 0;    // stop after this many evaluations without improvement (0: off)
   bool grad_checkpoint = false;
+  // Where the model, its adapters, the batches and the optimizer state live; absent: where the
+  // model's parameters are. Checkpoints and results are written from host copies.
+  std::optional<Device> device;
   std::filesystem::path out;
   bool overwrite = false;  // train_from_folder: reuse a non-empty out (see output_guard.h)
   std::optional<std::filesystem::path> metrics;  // default out/metrics.jsonl
@@ -168,6 +171,7 @@ class Trainer {
   CausalLM& model_;
   TrainConfig cfg_;
   int32_t pad_id_;
+  Device device_;
   std::vector<Sample> train_, valid_;
   std::vector<nn::ParamRef> params_;
   std::unique_ptr<optim::Optimizer> opt_;
