@@ -64,6 +64,8 @@ std::vector<Tensor> run_instr(const Instr& in, const std::vector<Tensor>& ins) {
   return outs;
 }
 
+namespace {
+
 // Traces fn on placeholders of `inputs` and converts the graph it built into a Program.
 Program trace(const CompileFn& fn, const std::vector<Tensor>& inputs) {
   Program p;
@@ -171,6 +173,8 @@ Program trace(const CompileFn& fn, const std::vector<Tensor>& inputs) {
   return p;
 }
 
+}  // namespace
+
 void finalize(Program& p) {
   p.schedule.clear();
   p.last_use.assign(p.values.size(), -1);
@@ -182,6 +186,8 @@ void finalize(Program& p) {
   }
   p.stats.kept = int64_t(p.schedule.size());
 }
+
+namespace {
 
 // Runs a finalized program on evaluated inputs.
 std::vector<Tensor> replay(const Program& p, const std::vector<Tensor>& inputs) {
@@ -214,6 +220,8 @@ std::vector<Tensor> replay(const Program& p, const std::vector<Tensor>& inputs) 
   for (int v : p.outputs) result.push_back(slots[size_t(v)]);
   return result;
 }
+
+}  // namespace
 
 }  // namespace compile_detail
 
