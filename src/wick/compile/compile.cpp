@@ -225,7 +225,7 @@ std::vector<Tensor> replay(const Program& p, const std::vector<Tensor>& inputs) 
 
 }  // namespace compile_detail
 
-namespace {
+namespace compile_detail {
 // What a trace depends on, per input.
 struct InputSig {
   Shape shape;
@@ -236,10 +236,10 @@ struct InputSig {
     return shape == o.shape && dtype == o.dtype && device == o.device && strides == o.strides;
   }
 };
-}  // namespace
+}  // namespace compile_detail
 
 struct CompiledFn::Entry {
-  std::vector<InputSig> sig;
+  std::vector<compile_detail::InputSig> sig;
   compile_detail::Program program;
 };
 
@@ -255,7 +255,7 @@ std::vector<Tensor> CompiledFn::operator()(const std::vector<Tensor>& inputs) {
     fail<NotImplemented>("compile",
                          "a compiled function's outputs carry no gradient graph; call "
                          "value_and_grad inside the compiled function instead");
-  std::vector<InputSig> sig;
+  std::vector<compile_detail::InputSig> sig;
   sig.reserve(inputs.size());
   for (const auto& x : inputs) {
     if (!x.valid()) fail<ValueError>("compile", "an input is an empty tensor");

@@ -6,7 +6,9 @@
 // the dead node to DCE. Instructions stay in their traced order, which is eval()'s order.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <unordered_map>
 
 #include "wick/compile/program.h"
@@ -171,8 +173,17 @@ void simplify(Program& p) {
   f.apply(p);
 }
 
+// Merging B into an earlier equivalent A keeps A's buffer alive until B's last reader. That is
+// done only while A is still read after B runs (or for views, which own no buffer), so that CSE
+// never extends a lifetime: a replay's peak memory stays at most the uncompiled one's.
 void cse(Program& p) {
   Forward f(p);
+  constexpr int kForever = std::numeric_limits<int>::max();
+  std::vector<int> last(p.values.size(), -1);  // index of the last instruction reading a value
+  for (size_t i = 0; i < p.instrs.size(); ++i)
+    if (p.instrs[i].alive)
+      for (int v : p.instrs[i].inputs) last[size_t(v)] = int(i);
+  for (int v : p.outputs) last[size_t(v)] = kForever;
   std::unordered_multimap<size_t, int> seen;  // hash -> instruction
   for (size_t i = 0; i < p.instrs.size(); ++i) {
     Instr& in = p.instrs[i];
@@ -190,15 +201,18 @@ void cse(Program& p) {
       if (o.inputs != in.inputs || o.shapes != in.shapes || o.dtypes != in.dtypes ||
           !(o.device == in.device) || o.multi != in.multi || !in.prim->is_equivalent(*o.prim))
         continue;
-      bool covered = true;  // every output used here exists there
+      bool ok = true;  // every output used here exists there and is still alive here
       for (size_t k = 0; k < in.outputs.size(); ++k)
-        covered &= in.outputs[k] < 0 || o.outputs[k] >= 0;
-      if (!covered) continue;
+        if (in.outputs[k] >= 0)
+          ok &= o.outputs[k] >= 0 && (e == Effect::view || last[size_t(o.outputs[k])] > int(i));
+      if (!ok) continue;
       for (size_t k = 0; k < in.outputs.size(); ++k)
         if (in.outputs[k] >= 0) {
-          f.fwd[size_t(in.outputs[k])] = o.outputs[k];
-          p.log.push_back(fmt::format("cse: {} {} -> {}", vname(p, in.outputs[k]),
-                                      in.prim->describe(), vname(p, o.outputs[k])));
+          const size_t a = size_t(o.outputs[k]), b = size_t(in.outputs[k]);
+          f.fwd[b] = int(a);
+          last[a] = std::max(last[a], last[b]);
+          p.log.push_back(fmt::format("cse: {} {} -> {}", vname(p, int(b)), in.prim->describe(),
+                                      vname(p, int(a))));
         }
       ++p.stats.cse;
       merged = true;
