@@ -35,14 +35,18 @@ class Placeholder final : public Primitive {
   const int index;
 };
 
-// The random key's input position of a random primitive, or -1.
-int key_input(PrimitiveKind k) {
+// The input of a primitive that must change from call to call, or -1: a random key (a replay
+// with the traced key would redraw the same numbers) and the KV-cache write offset (a replay
+// would write every token at the traced position).
+int per_call_input(PrimitiveKind k) {
   switch (k) {
     case PrimitiveKind::dropout:
       return 1;
     case PrimitiveKind::random_normal:
     case PrimitiveKind::random_uniform:
       return 0;
+    case PrimitiveKind::kv_cache_write:
+      return 2;
     default:
       return -1;
   }
@@ -71,6 +75,7 @@ Program trace(const CompileFn& fn, const std::vector<Tensor>& inputs) {
   Program p;
   p.num_inputs = int(inputs.size());
   std::unordered_map<Node*, int> value_of;
+  std::vector<char> from_input(inputs.size(), 1);  // per value: depends on an input
   std::vector<Tensor> placeholders;
   std::vector<Tensor> outs;
   uint64_t first = 0;
@@ -159,12 +164,18 @@ Program trace(const CompileFn& fn, const std::vector<Tensor>& inputs) {
         ins.dtypes = {t.dtype()};
         ins.outputs = {add_output(t, 0)};
       }
-      const int key = key_input(ins.prim->kind());
-      if (key >= 0 && p.values[size_t(ins.inputs[size_t(key)])].source == Source::constant)
+      from_input.resize(p.values.size(), 0);  // constants and this node's outputs so far: no
+      bool any_input = false;
+      for (int v : ins.inputs) any_input |= from_input[size_t(v)] != 0;
+      const int must = per_call_input(ins.prim->kind());
+      if (must >= 0 && !from_input[size_t(ins.inputs[size_t(must)])])
         fail<ValueError>("compile",
-                         "{} draws its random key from a generator while fn is traced, so every "
-                         "replay would reuse it; pass the key (random_key) as an input",
-                         ins.prim->name());
+                         "the {} of {} does not depend on fn's inputs, so every replay would "
+                         "reuse the traced value; pass it as an input (random_key, "
+                         "models::CacheStep)",
+                         must == 2 ? "offset" : "random key", ins.prim->name());
+      for (int v : ins.outputs)
+        if (v >= 0) from_input[size_t(v)] = any_input;
       p.instrs.push_back(std::move(ins));
     }
   }
