@@ -189,6 +189,9 @@ TEST(Compile, LlamaLoraValueAndGradBitwise) {
     return grads;
   };
   CompiledFn cstep = compile(step);
+  CompileOptions with_fusion;
+  with_fusion.fuse = true;
+  CompiledFn fstep = compile(step, with_fusion);
   for (int call = 0; call < 2; ++call) {
     std::vector<int64_t> ids(12), labels(12);
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -202,6 +205,7 @@ TEST(Compile, LlamaLoraValueAndGradBitwise) {
     std::vector<Tensor> u = uncompiled(step, in);
     ASSERT_EQ(c.size(), 1 + trainable.size());
     expect_all_bitwise(c, u);
+    expect_all_bitwise(fstep(in), u);  // fused chains compute the same formulas
     EXPECT_GT(c[0].item<double>(), 0.0);
     // Take an SGD step on the inputs so the second call sees new parameter values.
     for (size_t i = 0; i < trainable.size(); ++i)
@@ -209,6 +213,48 @@ TEST(Compile, LlamaLoraValueAndGradBitwise) {
   }
   EXPECT_EQ(cstep.traces(), 1);
   EXPECT_EQ(cstep.hits(), 1);
+  EXPECT_GT(fstep.last_stats().fused, 0) << fstep.dump();
+}
+
+TEST(Compile, FusedElementwiseChainsAreBitwiseAndUseLessMemory) {
+  EagerMode lazy(false);
+  // silu(a) * b + c, then a scalar affine step and a reduction (which ends the chain).
+  CompileFn fn = [](const std::vector<Tensor>& in) {
+    Tensor y = silu(in[0]) * in[1] + in[2];
+    Tensor z = y * 0.5 - 1.0;
+    return std::vector<Tensor>{z, sum(exp(z) * in[0])};
+  };
+  CompileOptions opts;
+  opts.fuse = true;
+  CompiledFn cf = compile(fn, opts);
+  Tensor a = f32({3, 37, 129}, 70), b = f32({3, 37, 129}, 71), c = f32({3, 37, 129}, 72);
+  cf({a, b, c});
+  size_t base = cpu_bytes_in_use();
+  reset_cpu_peak_bytes();
+  std::vector<Tensor> u = uncompiled(fn, {a, b, c});
+  const size_t peak_u = cpu_peak_bytes() - base;
+  base = cpu_bytes_in_use();
+  reset_cpu_peak_bytes();
+  std::vector<Tensor> r = cf({a, b, c});
+  const size_t peak_c = cpu_peak_bytes() - base;
+  expect_all_bitwise(r, u);
+  const std::string d = cf.dump();
+  EXPECT_NE(d.find("fused[silu, mul, add, mul, sub]"), std::string::npos) << d;
+  EXPECT_NE(d.find("fused[exp, mul]"), std::string::npos) << d;
+  EXPECT_EQ(cf.last_stats().fused, 7) << d;
+  EXPECT_LT(peak_c, peak_u);
+  // Broadcast operands other than single elements are not fused; the result is still right.
+  CompiledFn rows = compile(CompileFn([](const std::vector<Tensor>& in) {
+                              return std::vector<Tensor>{exp(in[0]) + in[1]};
+                            }),
+                            opts);
+  Tensor x = f32({4, 5}, 73), bias = f32({5}, 74);
+  expect_all_bitwise(rows({x, bias}), uncompiled(
+                                          [](const std::vector<Tensor>& in) {
+                                            return std::vector<Tensor>{exp(in[0]) + in[1]};
+                                          },
+                                          {x, bias}));
+  EXPECT_EQ(rows.last_stats().fused, 0);
 }
 
 TEST(Compile, DecodeStepWithKvCacheWrite) {

@@ -36,6 +36,7 @@ struct CompileOptions {
   bool cse = true;       // common subexpressions (Primitive::is_equivalent over the same inputs)
   bool fold = true;      // subgraphs of literals (full, arange) evaluated once at trace time
   bool dce = true;       // nodes no output depends on
+  bool fuse = false;     // chains of f32 elementwise ops on the CPU run as one pass over tiles
 };
 
 /// What the passes did to one traced graph (counts of nodes).
@@ -45,6 +46,7 @@ struct PassStats {
   int64_t cse = 0;         // nodes replaced by an equivalent earlier one
   int64_t folded = 0;      // nodes evaluated at trace time (now constants)
   int64_t dead = 0;        // nodes removed because no output needs them
+  int64_t fused = 0;       // nodes now run inside a fused chain
   int64_t kept = 0;        // nodes each replay runs
 };
 

@@ -32,6 +32,14 @@ std::vector<int> leaves_used(const Program& p) {
   return r;
 }
 
+// "matmul()", or "fused[silu, mul, add]" for a fused chain.
+std::string describe(const Instr& in) {
+  if (!in.fused) return in.prim->describe();
+  std::vector<std::string> k;
+  for (const auto& s : in.fused->steps) k.push_back(kind_name(s.kind));
+  return fmt::format("fused[{}]", fmt::join(k, ", "));
+}
+
 }  // namespace
 
 std::string dump_text(const Program& p) {
@@ -52,7 +60,7 @@ std::string dump_text(const Program& p) {
     std::vector<std::string> types;
     for (size_t k = 0; k < in.shapes.size(); ++k)
       types.push_back(fmt::format("{}{}", dtype_name(in.dtypes[k]), shape_str(in.shapes[k])));
-    r += fmt::format("{} = {} {} ({})\n", fmt::join(outs, ", "), in.prim->describe(),
+    r += fmt::format("{} = {} {} ({})\n", fmt::join(outs, ", "), describe(in),
                      fmt::join(types, ", "), fmt::join(ins, ", "));
   }
   std::vector<std::string> outs;
@@ -67,7 +75,7 @@ std::string dump_dot(const Program& p) {
     r += fmt::format("  v{} [label=\"{} {}\", shape=ellipse];\n", v, name_of(p, v), type_of(p, v));
   for (int i : p.schedule) {
     const Instr& in = p.instrs[size_t(i)];
-    std::string label = in.prim->describe();
+    std::string label = describe(in);
     std::string esc;
     for (char c : label) esc += c == '"' ? std::string("\\\"") : std::string(1, c);
     r += fmt::format("  i{} [label=\"{}\\n{}{}\"];\n", i, esc, dtype_name(in.dtypes[0]),

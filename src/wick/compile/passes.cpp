@@ -292,6 +292,7 @@ void optimize(Program& p, const CompileOptions& o) {
   if (o.dce) dce(p);  // first, so that folding never evaluates what nothing reads
   if (o.fold) fold(p);
   if (o.dce) dce(p);
+  if (o.fuse) fuse(p);
 }
 
 }  // namespace wick::compile_detail

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "wick/backend/cpu/fused.h"
 #include "wick/compile/compile.h"
 #include "wick/core/primitive.h"
 
@@ -44,6 +45,8 @@ struct Instr {
   Device device;
   bool multi = false;  // built with Tensor::make_multi
   bool alive = true;
+  // Set on a fused elementwise chain (prim is null): its steps over `inputs`; `kinds` lists them.
+  std::shared_ptr<cpu::FusedChain> fused;
 };
 
 struct Program {
@@ -63,11 +66,13 @@ struct Program {
 
 /// Replaces every use of value `from` (instruction inputs, program outputs) by `to`.
 void replace_uses(Program& p, int from, int to);
-/// Runs the enabled passes in order: simplify, cse, dce, fold, dce.
+/// Runs the enabled passes in order: simplify, cse, dce, fold, dce, fuse.
 void optimize(Program& p, const CompileOptions& o);
+/// Replaces chains of f32 elementwise nodes on the CPU by fused instructions.
+void fuse(Program& p);
 /// Computes the schedule and the last uses.
 void finalize(Program& p);
-/// Runs instruction `i` on tensors `ins` and returns its outputs (evaluated).
+/// Runs an instruction on tensors `ins` and returns its outputs (evaluated).
 std::vector<Tensor> run_instr(const Instr& in, const std::vector<Tensor>& ins);
 /// Text and dot dumps.
 std::string dump_text(const Program& p);
