@@ -374,6 +374,30 @@ TEST(Compile, RefusesWhatItCannotReplay) {
   EXPECT_EQ(e.traces(), 0);
 }
 
+TEST(Compile, RunsOnTheCheckedDevice) {
+  EagerMode lazy(false);
+  const Device d = Device::checked();
+  Tensor w = f32({16, 8}, 80).to(d).eval();
+  CompileFn fn = [&](const std::vector<Tensor>& in) {
+    return std::vector<Tensor>{silu(matmul(in[0], w)) * 2.0 + 1.0};
+  };
+  CompileOptions opts;
+  opts.fuse = true;  // nothing is fused off the CPU
+  CompiledFn cf = compile(fn, opts);
+  for (uint64_t seed : {81, 82}) {
+    Tensor x = f32({4, 16}, seed).to(d).eval();
+    std::vector<Tensor> r = cf({x});
+    EXPECT_EQ(r[0].device(), d);
+    expect_all_bitwise(r, uncompiled(fn, {x}));
+  }
+  EXPECT_EQ(cf.traces(), 1);
+  EXPECT_EQ(cf.last_stats().fused, 0);
+  // An op's own error while tracing (a CPU input against the checked weight) propagates and
+  // stores nothing.
+  EXPECT_THROW(cf({f32({4, 16}, 83)}), ValueError);
+  EXPECT_EQ(cf.traces(), 1);
+}
+
 TEST(Compile, ReplayPeakMemoryAtMostUncompiled) {
   EagerMode lazy(false);
   Mlp mlp;
