@@ -1,7 +1,8 @@
 #pragma once
 // compile(fn): trace a function of tensors once per input signature into a graph, optimise it
-// (dead code, common subexpressions, exact simplifications, folding of literal constants) and
-// replay the optimised graph on every later call with the same signature, without calling fn.
+// (dead code, common subexpressions, exact simplifications, folding of literal constants and,
+// opt-in, fusion of f32 elementwise chains on the CPU) and replay the optimised graph on every
+// later call with the same signature, without calling fn.
 //
 // Rules (docs/architecture.md, "compile()"):
 //  - Inputs are the tensors passed in the call. fn is traced on placeholders of their shape,
@@ -12,9 +13,9 @@
 //    but rebinding the handle (optim::Optimizer::step replaces each parameter's Tensor) is not.
 //    Anything that changes between calls (trained parameters, optimizer state, the KV-cache
 //    offset, random keys) must be an input.
-//  - Random keys drawn from a generator while tracing would be frozen into the graph, so a traced
-//    random op whose key is not derived from an input is refused (ValueError); pass the key
-//    (random_key) as an input.
+//  - Random keys drawn from a generator while tracing, and KV-cache write offsets fixed then, would
+//    be frozen into the graph, so a random op whose key or a kv_cache_write whose offset does not
+//    depend on an input is refused (ValueError); pass them (random_key, models::CacheStep) in.
 //  - Outputs are evaluated tensors. Gradients are taken inside fn (value_and_grad in fn traces
 //    the backward graph); a compiled call under a gradient trace is refused (NotImplemented).
 //  - In eager mode (WICK_EAGER=1 or EagerMode(true)) a call runs fn uncompiled.
