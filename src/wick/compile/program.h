@@ -64,8 +64,6 @@ struct Program {
   std::vector<int> last_use;
 };
 
-/// Replaces every use of value `from` (instruction inputs, program outputs) by `to`.
-void replace_uses(Program& p, int from, int to);
 /// Runs the enabled passes in order: simplify, cse, dce, fold, dce, fuse.
 void optimize(Program& p, const CompileOptions& o);
 /// Replaces chains of f32 elementwise nodes on the CPU by fused instructions.
