@@ -175,16 +175,12 @@ void lowp_blocked(const typename Kern::A* a, int64_t lda, const T* w, int64_t ld
   });
 }
 
-// Rows from this many on take the widened path at the avx2 level: both operands widened to f32
-// (vectorised, once per call) and BLAS's packed sgemm, which beats the dot-product tiles once the
-// widening is spread over enough rows (see docs/performance.md, "CPU matrix products").
-int64_t lowp_sgemm_rows() {
-  static const int64_t rows = [] {
-    const char* e = std::getenv("WICK_LOWP_SGEMM_ROWS");
-    return e ? std::atoll(e) : int64_t(48);
-  }();
-  return rows;
-}
+// At the avx2 level, many rows with a long K take the widened path instead: both operands
+// widened to f32 (vectorised, once per call) and BLAS's packed sgemm. The tiles stream MR rows of
+// a along all of K, which stop fitting L1 beside the weight rows past K ~ 1024; with few rows the
+// weight widening (N*K floats written per call) costs more than it saves. Measured on Zen 3 at the
+// ~124M Llama's shapes (docs/performance.md, "CPU matrix products").
+bool lowp_prefers_sgemm(int64_t M, int64_t K) { return M >= 48 && K > 1024; }
 
 template <class T>
 void lowp_widened_sgemm(const float* af, const T* w, int64_t ldw, T* c, int64_t M, int64_t N,
@@ -209,7 +205,7 @@ void lowp_gemm_nk(CpuIsa isa, const T* a, int64_t lda, const T* w, int64_t ldw, 
   std::vector<float> af(size_t(M * K));
   parallel_for(M, std::max<int64_t>(1, kGrain / K),
                [&](int64_t r0, int64_t r1) { lowp_rows_to_f32(a, lda, r0, r1, K, af.data()); });
-  if (M >= lowp_sgemm_rows()) return lowp_widened_sgemm(af.data(), w, ldw, c, M, N, K);
+  if (lowp_prefers_sgemm(M, K)) return lowp_widened_sgemm(af.data(), w, ldw, c, M, N, K);
   lowp_blocked<LowpAvx2<T>>(af.data(), K, w, ldw, c, N, M, N, K);
 }
 
