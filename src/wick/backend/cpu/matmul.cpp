@@ -179,8 +179,12 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
       return matmul_typed<double>(a, b, out);
     case DType::bf16:
     case DType::f16: {
+      // bf16 single rows: the dot-product loop below. Everything else goes to the blocked kernels
+      // (matmul_lowp.cpp), f16 single rows included: their F16C widening is ~25x faster than this
+      // loop's scalar f16 conversion (bench/gemm_bench, M=1). The loop remains for generic CPUs.
+      if (out.dtype() == DType::bf16 && lowp_row_product(a, b, out)) return;
+      if (lowp_matmul(a, b, out)) return;
       if (lowp_row_product(a, b, out)) return;
-      if (lowp_matmul(a, b, out)) return;  // several rows: blocked kernels (matmul_lowp.cpp)
       Tensor o32 = Tensor::from_buffer(
           allocator_for(Device::cpu()).allocate(size_t(out.numel()) * 4), out.shape(), DType::f32);
       matmul_typed<float>(to_f32(a), to_f32(b), o32);
