@@ -4,7 +4,8 @@
 // rows (held in L1); threads split N. Two kernels, chosen at run time:
 //  - avx512 (bf16 only): vdpbf16ps on the stored bf16 values of both operands, 32 per step.
 //  - avx2 (bf16, and f16 at every level): activations widened to f32 once per call, weights
-//    widened in registers (bf16 by a shift, f16 by F16C), f32 FMA, 8 per step.
+//    widened in registers (bf16 by a shift, f16 by F16C), f32 FMA, 8 per step. From 96 rows
+//    (weights up to 4M values) both operands are widened once and BLAS's sgemm does the product.
 // Functions carry target attributes, so the library runs on CPUs without these extensions.
 #include "wick/backend/cpu/matmul_lowp.h"
 
@@ -175,12 +176,15 @@ void lowp_blocked(const typename Kern::A* a, int64_t lda, const T* w, int64_t ld
   });
 }
 
-// At the avx2 level, many rows with a long K take the widened path instead: both operands
-// widened to f32 (vectorised, once per call) and BLAS's packed sgemm. The tiles stream MR rows of
-// a along all of K, which stop fitting L1 beside the weight rows past K ~ 1024; with few rows the
-// weight widening (N*K floats written per call) costs more than it saves. Measured on Zen 3 at the
-// ~124M Llama's shapes (docs/performance.md, "CPU matrix products").
-bool lowp_prefers_sgemm(int64_t M, int64_t K) { return M >= 48 && K > 1024; }
+// At the avx2 level, many rows take the widened path instead: both operands widened to f32
+// (vectorised, once per call) and BLAS's packed sgemm, whose outer-product kernel outruns the
+// dot-product tiles (horizontal sums, one operand streamed from L2) once the weight widening
+// (N*K floats written per call) is spread over enough rows and stays in L3 (up to 4M values, 16
+// MiB; a 32000 x 768 output layer widened to 98 MiB goes through memory and loses to the tiles).
+// Measured on Zen 3 at the ~124M Llama's shapes (docs/performance.md, "CPU matrix products").
+bool lowp_prefers_sgemm(int64_t M, int64_t N, int64_t K) {
+  return M >= 96 && N * K <= (int64_t(1) << 22);
+}
 
 template <class T>
 void lowp_widened_sgemm(const float* af, const T* w, int64_t ldw, T* c, int64_t M, int64_t N,
@@ -205,7 +209,7 @@ void lowp_gemm_nk(CpuIsa isa, const T* a, int64_t lda, const T* w, int64_t ldw, 
   std::vector<float> af(size_t(M * K));
   parallel_for(M, std::max<int64_t>(1, kGrain / K),
                [&](int64_t r0, int64_t r1) { lowp_rows_to_f32(a, lda, r0, r1, K, af.data()); });
-  if (lowp_prefers_sgemm(M, K)) return lowp_widened_sgemm(af.data(), w, ldw, c, M, N, K);
+  if (lowp_prefers_sgemm(M, N, K)) return lowp_widened_sgemm(af.data(), w, ldw, c, M, N, K);
   lowp_blocked<LowpAvx2<T>>(af.data(), K, w, ldw, c, N, M, N, K);
 }
 
