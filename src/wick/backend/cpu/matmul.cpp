@@ -1,4 +1,5 @@
-// Matrix products through OpenBLAS (OpenMP build, so BLAS and wick's kernels share one pool).
+// Matrix products through OpenBLAS (OpenMP build, so BLAS and wick's kernels share one pool);
+// bf16/f16 with several rows go to matmul_lowp.cpp, and widen to f32 for BLAS only without AVX2.
 // Each operand's last two axes must be row- or column-major for BLAS; anything else is copied.
 // When b has no batch (stride 0 on every batch axis) and a's rows are contiguous, the whole batch
 // becomes a single [batch*M, K] x [K, N] product.
@@ -10,6 +11,7 @@
 
 #include "wick/backend/cpu/copy.h"
 #include "wick/backend/cpu/cpu_utils.h"
+#include "wick/backend/cpu/matmul_lowp.h"
 
 namespace wick::cpu {
 
@@ -177,6 +179,11 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
       return matmul_typed<double>(a, b, out);
     case DType::bf16:
     case DType::f16: {
+      // bf16 single rows: the dot-product loop below. Everything else goes to the blocked kernels
+      // (matmul_lowp.cpp), f16 single rows included: their F16C widening is ~25x faster than this
+      // loop's scalar f16 conversion (bench/gemm_bench, M=1). The loop remains for generic CPUs.
+      if (out.dtype() == DType::bf16 && lowp_row_product(a, b, out)) return;
+      if (lowp_matmul(a, b, out)) return;
       if (lowp_row_product(a, b, out)) return;
       Tensor o32 = Tensor::from_buffer(
           allocator_for(Device::cpu()).allocate(size_t(out.numel()) * 4), out.shape(), DType::f32);

@@ -4,7 +4,7 @@
 namespace wick::cpu {
 
 /// out [..., M, N] = a [..., M, K] @ b [..., K, N]; a and b already broadcast to out's batch
-/// shape (batch strides may be 0). f32/f64 through BLAS; bf16/f16 converted to f32.
+/// shape (batch strides may be 0). f32/f64 through BLAS; bf16/f16 through matmul_lowp.h.
 void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
 
 }  // namespace wick::cpu
