@@ -75,8 +75,8 @@ void init_weights(models::CausalLM& m, uint64_t seed) {
 
 // A continuation sampled with the demo's temperature and top-p from a fixed seed (greedy decoding
 // loops on models this small).
-std::string sample(models::CausalLM& m, const Tokenizer& tok, const std::string& prompt,
-                   const QuickstartSizes& s, uint64_t seed) {
+std::string sample_demo(models::CausalLM& m, const Tokenizer& tok, const std::string& prompt,
+                        const QuickstartSizes& s, uint64_t seed) {
   const std::vector<int32_t> ids = tok.encode(prompt, false);
   generate::GenerateOptions o;
   o.max_tokens = s.generate_tokens;
@@ -87,15 +87,15 @@ std::string sample(models::CausalLM& m, const Tokenizer& tok, const std::string&
   return generate::generate(m, tok, ids, o).text;
 }
 
-double bits_per_byte(double nats, size_t bytes) {
+double to_bits_per_byte(double nats, size_t bytes) {
   return bytes == 0 ? std::nan("") : nats / (double(bytes) * std::log(2.0));
 }
 
 // Total nats of `texts` under the model: each text starts after an end-of-text token (as a
 // document follows one in packed pretraining) and every one of its tokens is scored, in windows
 // of `context` tokens that overlap by one.
-double text_nats(models::CausalLM& m, const Tokenizer& tok, const std::vector<std::string>& texts,
-                 int64_t context) {
+double heldout_nats(models::CausalLM& m, const Tokenizer& tok,
+                    const std::vector<std::string>& texts, int64_t context) {
   double nats = 0;
   for (const auto& t : texts) {
     std::vector<int32_t> ids = {0};
@@ -141,9 +141,9 @@ QuickstartSizes QuickstartSizes::defaults(bool tiny) {
     s.bible_range = "Gen1:1-Rev22:21";
     s.doc_chars = 400;
     s.vocab_size = 1024;
-    s.hidden = 128, s.layers = 4, s.heads = 4, s.ffn = 384;
+    s.hidden = 192, s.layers = 4, s.heads = 4, s.ffn = 512;
     s.seq_len = 128;
-    s.pretrain_steps = 160, s.pretrain_batch = 8, s.pretrain_lr = 5e-3;
+    s.pretrain_steps = 300, s.pretrain_batch = 16, s.pretrain_lr = 4e-3;
     // About 4 epochs over 400 definitions: the demo words' glosses are learned.
     s.definitions = 400;
     s.lora_rank = 8, s.finetune_steps = 100, s.finetune_batch = 16, s.finetune_lr = 1e-2;
@@ -221,6 +221,9 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
   std::vector<json> rows;
   for (const auto& d : docs) rows.push_back({{"text", d}});
   io::atomic_write_file(r.data_dir / "pretrain.jsonl", jsonl(rows));
+  rows.clear();
+  for (const auto& d : heldout) rows.push_back({{"text", d}});
+  io::atomic_write_file(r.data_dir / "pretrain-heldout.jsonl", jsonl(rows));
   {
     auto model =
         models::make_causal_lm(io::parse_llama_config(cfg_json, "quickstart config"), DType::f32);
@@ -260,13 +263,13 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
   model->to(o.device);
   say(fmt::format("scoring {} held-out documents ({} bytes)", heldout.size(), r.heldout_bytes));
   r.bible_bits_per_byte =
-      bits_per_byte(text_nats(*model, tok, heldout, s.seq_len), r.heldout_bytes);
+      to_bits_per_byte(heldout_nats(*model, tok, heldout, s.seq_len), r.heldout_bytes);
   r.bible_prompt = "And God said";
-  r.bible_continuation = sample(*model, tok, r.bible_prompt, s, o.seed);
+  r.bible_continuation = sample_demo(*model, tok, r.bible_prompt, s, o.seed);
   for (size_t i = 0; i < kDemoWords.size(); ++i) {
     DemoGeneration g;
     g.prompt = "Define: " + kDemoWords[i] + "\n";
-    g.base = sample(*model, tok, g.prompt, s, o.seed + 1 + i);
+    g.base = sample_demo(*model, tok, g.prompt, s, o.seed + 1 + i);
     r.generations.push_back(g);
   }
 
@@ -341,14 +344,14 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
     for (const auto& v : trainer.valid_samples())
       for (uint8_t t : v.target) targets += t;
     r.definitions_bits_per_byte_base =
-        bits_per_byte(r.finetune_eval_loss_base * double(targets), valid_bytes);
+        to_bits_per_byte(r.finetune_eval_loss_base * double(targets), valid_bytes);
     r.definitions_bits_per_byte =
-        bits_per_byte(r.finetune_eval_loss * double(targets), valid_bytes);
+        to_bits_per_byte(r.finetune_eval_loss * double(targets), valid_bytes);
     r.seconds_finetune = since(t0);
   }
   lora::set_training(*model, false);
   for (size_t i = 0; i < r.generations.size(); ++i)
-    r.generations[i].adapted = sample(*model, tok, r.generations[i].prompt, s, o.seed + 1 + i);
+    r.generations[i].adapted = sample_demo(*model, tok, r.generations[i].prompt, s, o.seed + 1 + i);
 
   // 5. Merge, and check the merged folder against base + adapter.
   say("merging the adapter into the base model");
