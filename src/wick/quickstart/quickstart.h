@@ -28,7 +28,8 @@ struct QuickstartSizes {
   double finetune_lr = 0;
   int64_t generate_tokens = 0;
   double temperature = 0.8, top_p = 0.9;  // sampling of the demo generations (seeded)
-  /// The default demo (about 8 minutes on 2 idle cores) or the scaled-down one (`tiny`, seconds).
+  /// The default demo (about 400 CPU-seconds: ~3.5 minutes on 2 idle cores) or the scaled-down
+  /// one (`tiny`, seconds).
   static QuickstartSizes defaults(bool tiny);
 };
 
