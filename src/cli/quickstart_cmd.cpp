@@ -62,9 +62,16 @@ void run(const QuickstartArgs& a) {
   std::printf("fine-tuning loss: %.3f -> %.3f; held-out definitions %.3f -> %.3f (%.0f s)\n",
               r.finetune_first_loss, r.finetune_last_loss, r.finetune_eval_loss_base,
               r.finetune_eval_loss, r.seconds_finetune);
-  std::printf("\nbase model, \"%s\" -> %s\n", r.bible_prompt.c_str(),
-              one_line(r.bible_continuation).c_str());
-  std::printf("\ngreedy definitions, base model | with the adapter:\n");
+  std::printf(
+      "held-out bits per byte: base model on %zu KJV documents (%zu bytes) %.3f; "
+      "definitions, base %.3f -> adapter %.3f\n",
+      r.heldout_documents, r.heldout_bytes, r.bible_bits_per_byte, r.definitions_bits_per_byte_base,
+      r.definitions_bits_per_byte);
+  std::printf("\nsampled with temperature %.2g, top-p %.2g, seed %llu\n", o.sizes.temperature,
+              o.sizes.top_p, static_cast<unsigned long long>(o.seed));
+  std::printf("base model, \"%s\" -> %s\n", r.bible_prompt.c_str(),
+              one_line(r.bible_continuation, 200).c_str());
+  std::printf("\ndefinitions, base model | with the adapter:\n");
   for (const auto& g : r.generations) {
     std::printf("  %s\n", one_line(g.prompt).c_str());
     std::printf("    base:    %s\n", one_line(g.base).c_str());

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "testing/testing.h"
+#include "wick/generate/perplexity.h"
 #include "wick/lora/lora.h"
 #include "wick/models/causal_lm.h"
 #include "wick/ops.h"
@@ -56,6 +60,11 @@ TEST(Quickstart, TinyRunEndToEnd) {
   EXPECT_LT(r.finetune_eval_loss, r.finetune_eval_loss_base);
   EXPECT_LT(r.merged_max_abs_diff, 1e-4);
   ASSERT_EQ(r.generations.size(), 5u);
+  // Bits per byte of the definitions: the same targets and bytes before and after.
+  EXPECT_LT(r.definitions_bits_per_byte, r.definitions_bits_per_byte_base);
+  EXPECT_NEAR(r.definitions_bits_per_byte / r.definitions_bits_per_byte_base,
+              r.finetune_eval_loss / r.finetune_eval_loss_base, 1e-9);
+  EXPECT_GE(r.heldout_documents, 2u);
   for (const char* f :
        {"tokenizer/tokenizer.json", "base-model/config.json", "base-model/model.safetensors",
         "base-model/metrics.jsonl", "base-model/loss.svg", "adapter/adapter_config.json",
@@ -73,6 +82,30 @@ TEST(Quickstart, TinyRunEndToEnd) {
   lora::set_training(*base, false);
   auto merged = models::load_causal_lm(o.out / "merged-model");
   testing::allclose(merged->forward(x), base->forward(x), 1e-5, 1e-4);
+
+  // Independently: the held-out documents' bits per byte, every token scored once after an
+  // end-of-text start, in windows of seq_len tokens that overlap by one.
+  {
+    auto pretrained = models::load_causal_lm(o.out / "base-model");
+    std::ifstream in(o.out / "data" / "pretrain-heldout.jsonl");
+    const int64_t ctx = o.sizes.seq_len;
+    double nats = 0;
+    size_t bytes = 0, docs = 0;
+    for (std::string line; std::getline(in, line); ++docs) {
+      const std::string text = nlohmann::json::parse(line)["text"];
+      bytes += text.size();
+      std::vector<int32_t> t = {0};
+      for (int32_t id : tok.encode(text, false)) t.push_back(id);
+      for (size_t start = 0; start + 1 < t.size(); start += size_t(ctx - 1)) {
+        const size_t len = std::min(size_t(ctx), t.size() - start);
+        const auto p = generate::perplexity(*pretrained, std::span(t).subspan(start, len), ctx);
+        nats += p.nll * double(p.tokens);
+      }
+    }
+    EXPECT_EQ(docs, r.heldout_documents);
+    EXPECT_EQ(bytes, r.heldout_bytes);
+    EXPECT_NEAR(nats / (double(bytes) * std::log(2.0)), r.bible_bits_per_byte, 1e-6);
+  }
 
   // Deterministic: the same seed gives the same adapter.
   QuickstartOptions o2 = o;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wick/generate/generator.h"
+#include "wick/generate/perplexity.h"
 #include "wick/io/atomic_file.h"
 #include "wick/io/hf_config.h"
 #include "wick/lora/lora.h"
@@ -72,14 +73,41 @@ void init_weights(models::CausalLM& m, uint64_t seed) {
   eval(all);
 }
 
-std::string greedy(models::CausalLM& m, const Tokenizer& tok, const std::string& prompt,
-                   int64_t max_tokens) {
+// A continuation sampled with the demo's temperature and top-p from a fixed seed (greedy decoding
+// loops on models this small).
+std::string sample_demo(models::CausalLM& m, const Tokenizer& tok, const std::string& prompt,
+                        const QuickstartSizes& s, uint64_t seed) {
   const std::vector<int32_t> ids = tok.encode(prompt, false);
   generate::GenerateOptions o;
-  o.max_tokens = max_tokens;
-  o.sampling.temperature = 0;
+  o.max_tokens = s.generate_tokens;
+  o.sampling.temperature = s.temperature;
+  o.sampling.top_p = s.top_p;
+  o.sampling.seed = seed;
   o.eos_ids = {0};
   return generate::generate(m, tok, ids, o).text;
+}
+
+double to_bits_per_byte(double nats, size_t bytes) {
+  return bytes == 0 ? std::nan("") : nats / (double(bytes) * std::log(2.0));
+}
+
+// Total nats of `texts` under the model: each text starts after an end-of-text token (as a
+// document follows one in packed pretraining) and every one of its tokens is scored, in windows
+// of `context` tokens that overlap by one.
+double heldout_nats(models::CausalLM& m, const Tokenizer& tok,
+                    const std::vector<std::string>& texts, int64_t context) {
+  double nats = 0;
+  for (const auto& t : texts) {
+    std::vector<int32_t> ids = {0};
+    const std::vector<int32_t> body = tok.encode(t, false);
+    ids.insert(ids.end(), body.begin(), body.end());
+    for (size_t start = 0; start + 1 < ids.size(); start += size_t(context - 1)) {
+      const size_t len = std::min(ids.size() - start, size_t(context));
+      const auto r = generate::perplexity(m, std::span(ids).subspan(start, len), context);
+      nats += r.nll * double(r.tokens);
+    }
+  }
+  return nats;
 }
 
 Tensor prompt_logits(models::CausalLM& m, const Tokenizer& tok, const std::string& prompt) {
@@ -113,12 +141,12 @@ QuickstartSizes QuickstartSizes::defaults(bool tiny) {
     s.bible_range = "Gen1:1-Rev22:21";
     s.doc_chars = 400;
     s.vocab_size = 1024;
-    s.hidden = 128, s.layers = 4, s.heads = 4, s.ffn = 384;
+    s.hidden = 192, s.layers = 4, s.heads = 4, s.ffn = 512;
     s.seq_len = 128;
-    s.pretrain_steps = 160, s.pretrain_batch = 8, s.pretrain_lr = 5e-3;
-    // About 4 epochs over 400 definitions: the demo words' glosses are learned.
+    s.pretrain_steps = 300, s.pretrain_batch = 16, s.pretrain_lr = 4e-3;
+    // 8 epochs over 400 definitions: the adapter's output takes the glosses' form ("a ...").
     s.definitions = 400;
-    s.lora_rank = 8, s.finetune_steps = 100, s.finetune_batch = 16, s.finetune_lr = 1e-2;
+    s.lora_rank = 16, s.finetune_steps = 200, s.finetune_batch = 16, s.finetune_lr = 5e-3;
     s.generate_tokens = 32;
   }
   return s;
@@ -156,9 +184,18 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
   // 1. Corpus and tokenizer.
   say(fmt::format("reading the King James Bible ({})", s.bible_range));
   const std::vector<std::string> verses = parse_bible_verses(read_bible(s.bible_range));
-  const std::vector<std::string> docs = group_verses(verses, s.doc_chars);
+  std::vector<std::string> docs, heldout;
+  {
+    // Every 100th document (at least 2) is held out of pretraining to measure bits per byte.
+    const std::vector<std::string> all = group_verses(verses, s.doc_chars);
+    const size_t every = std::min<size_t>(100, std::max<size_t>(2, all.size() / 2));
+    for (size_t i = 0; i < all.size(); ++i)
+      (i % every == every / 2 ? heldout : docs).push_back(all[i]);
+  }
   for (const auto& v : verses) r.corpus_chars += v.size();
   r.documents = docs.size();
+  r.heldout_documents = heldout.size();
+  for (const auto& d : heldout) r.heldout_bytes += d.size();
   auto t0 = Clock::now();
   say(fmt::format("training a byte-level BPE tokenizer (vocab {}) on {} verses", s.vocab_size,
                   verses.size()));
@@ -184,6 +221,9 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
   std::vector<json> rows;
   for (const auto& d : docs) rows.push_back({{"text", d}});
   io::atomic_write_file(r.data_dir / "pretrain.jsonl", jsonl(rows));
+  rows.clear();
+  for (const auto& d : heldout) rows.push_back({{"text", d}});
+  io::atomic_write_file(r.data_dir / "pretrain-heldout.jsonl", jsonl(rows));
   {
     auto model =
         models::make_causal_lm(io::parse_llama_config(cfg_json, "quickstart config"), DType::f32);
@@ -221,12 +261,15 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
   lo.dtype = DType::f32;
   auto model = models::load_causal_lm(r.base_dir, lo);
   model->to(o.device);
+  say(fmt::format("scoring {} held-out documents ({} bytes)", heldout.size(), r.heldout_bytes));
+  r.bible_bits_per_byte =
+      to_bits_per_byte(heldout_nats(*model, tok, heldout, s.seq_len), r.heldout_bytes);
   r.bible_prompt = "And God said";
-  r.bible_continuation = greedy(*model, tok, r.bible_prompt, s.generate_tokens);
-  for (const auto& w : kDemoWords) {
+  r.bible_continuation = sample_demo(*model, tok, r.bible_prompt, s, o.seed);
+  for (size_t i = 0; i < kDemoWords.size(); ++i) {
     DemoGeneration g;
-    g.prompt = "Define: " + w + "\n";
-    g.base = greedy(*model, tok, g.prompt, s.generate_tokens);
+    g.prompt = "Define: " + kDemoWords[i] + "\n";
+    g.base = sample_demo(*model, tok, g.prompt, s, o.seed + 1 + i);
     r.generations.push_back(g);
   }
 
@@ -237,7 +280,7 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
     for (size_t i = defs.size() - 1; i > 0; --i)
       std::swap(defs[i], defs[size_t(g.next_u64() % (i + 1))]);
   }
-  const size_t n_valid = std::max<size_t>(4, s.definitions / 40);
+  const size_t n_valid = std::max<size_t>(4, s.definitions / 10);
   std::vector<json> train_rows, valid_rows;
   auto row = [](const Definition& d) {
     return json{{"prompt", "Define: " + d.word + "\n"}, {"completion", d.gloss}};
@@ -257,6 +300,8 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
       break;
   }
   r.definitions = train_rows.size();
+  size_t valid_bytes = 0;
+  for (const auto& v : valid_rows) valid_bytes += v["completion"].get<std::string>().size();
   const fs::path def_dir = r.data_dir / "definitions";
   fs::create_directories(def_dir);
   io::atomic_write_file(def_dir / "train.jsonl", jsonl(train_rows));
@@ -294,10 +339,19 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
     r.finetune_first_loss = tr.history.front().loss;
     r.finetune_last_loss = tr.history.back().loss;
     r.finetune_eval_loss = tr.final_eval_loss.value_or(std::nan(""));
+    // The eval loss is the mean over the scored targets: the gloss tokens and the end token.
+    int64_t targets = 0;
+    for (const auto& v : trainer.valid_samples())
+      for (uint8_t t : v.target) targets += t;
+    r.definitions_bits_per_byte_base =
+        to_bits_per_byte(r.finetune_eval_loss_base * double(targets), valid_bytes);
+    r.definitions_bits_per_byte =
+        to_bits_per_byte(r.finetune_eval_loss * double(targets), valid_bytes);
     r.seconds_finetune = since(t0);
   }
   lora::set_training(*model, false);
-  for (auto& g : r.generations) g.adapted = greedy(*model, tok, g.prompt, s.generate_tokens);
+  for (size_t i = 0; i < r.generations.size(); ++i)
+    r.generations[i].adapted = sample_demo(*model, tok, r.generations[i].prompt, s, o.seed + 1 + i);
 
   // 5. Merge, and check the merged folder against base + adapter.
   say("merging the adapter into the base model");
@@ -320,6 +374,14 @@ QuickstartResult run_quickstart(const QuickstartOptions& o, const QuickstartCall
                   {"pretrain_loss", {r.pretrain_first_loss, r.pretrain_last_loss}},
                   {"finetune_loss", {r.finetune_first_loss, r.finetune_last_loss}},
                   {"finetune_eval_loss", {r.finetune_eval_loss_base, r.finetune_eval_loss}},
+                  {"heldout_bits_per_byte",
+                   {{"bible", r.bible_bits_per_byte},
+                    {"bible_documents", r.heldout_documents},
+                    {"bible_bytes", r.heldout_bytes},
+                    {"definitions_base", r.definitions_bits_per_byte_base},
+                    {"definitions_adapter", r.definitions_bits_per_byte},
+                    {"definitions_bytes", valid_bytes}}},
+                  {"sampling", {{"temperature", s.temperature}, {"top_p", s.top_p}}},
                   {"bible", {{"prompt", r.bible_prompt}, {"continuation", r.bible_continuation}}},
                   {"merged_max_abs_diff", r.merged_max_abs_diff},
                   {"seconds",

@@ -2,8 +2,8 @@
 // wick quickstart: the built-in end-to-end demo. From Debian's King James Bible it trains a
 // byte-level BPE tokenizer and pretrains a small Llama model from scratch; then it LoRA-fine-tunes
 // that model on WordNet noun definitions ("Define: <word>\n" -> gloss, loss on the gloss only),
-// shows greedy generations before and after the adapter, merges the adapter, and leaves every
-// result as a Hugging Face folder under `out`.
+// measures held-out bits per byte, shows sampled generations before and after the adapter, merges
+// the adapter, and leaves every result as a Hugging Face folder under `out`.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -27,7 +27,9 @@ struct QuickstartSizes {
   int64_t lora_rank = 0, finetune_steps = 0, finetune_batch = 0;
   double finetune_lr = 0;
   int64_t generate_tokens = 0;
-  /// The default demo (about 5 minutes on 2 cores) or the scaled-down one (`tiny`, seconds).
+  double temperature = 0.8, top_p = 0.9;  // sampling of the demo generations (seeded)
+  /// The default demo (about 400 CPU-seconds: ~3.5 minutes on 2 idle cores) or the scaled-down
+  /// one (`tiny`, seconds).
   static QuickstartSizes defaults(bool tiny);
 };
 
@@ -45,7 +47,7 @@ struct QuickstartCallbacks {
   std::function<void(const std::string&)> on_message;
 };
 
-/// One demo prompt with its greedy continuation from the base model and with the adapter.
+/// One demo prompt with its sampled continuation from the base model and with the adapter.
 struct DemoGeneration {
   std::string prompt, base, adapted;
 };
@@ -58,6 +60,13 @@ struct QuickstartResult {
   double pretrain_first_loss = 0, pretrain_last_loss = 0;
   double finetune_first_loss = 0, finetune_last_loss = 0;
   double finetune_eval_loss_base = 0, finetune_eval_loss = 0;  // held-out definitions
+  // Held-out quality in bits per byte: nats per scored token * scored tokens / (UTF-8 bytes of
+  // the scored text * ln 2). Verses: documents kept out of pretraining, every token scored after
+  // an <|endoftext|> start. Definitions: the glosses (and their end token) of the held-out
+  // definitions, base model (before) and with the adapter (after).
+  size_t heldout_documents = 0, heldout_bytes = 0;
+  double bible_bits_per_byte = 0;
+  double definitions_bits_per_byte_base = 0, definitions_bits_per_byte = 0;
   std::string bible_prompt, bible_continuation;  // the pretrained model continuing a verse
   std::vector<DemoGeneration> generations;
   double merged_max_abs_diff = 0;  // merged model vs base + adapter logits on the demo prompts
